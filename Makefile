@@ -1,0 +1,40 @@
+# One task runner for people and CI. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+QA := $(VENV)/bin/qa
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run index test lint typecheck pytest browser-deps llm-models clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU build from this machine's disk; an unpinned torch pulls several GB of CUDA.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(QA) index
+
+run: install
+	$(QA) index
+	$(QA) search "fake IDs" --k 3
+
+lint: install
+	$(VENV)/bin/ruff check qa index eval tests
+	$(VENV)/bin/ruff format --check qa index eval tests
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(PY) -m pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

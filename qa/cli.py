@@ -1,0 +1,96 @@
+"""The `qa` command: index, search, ask, serve, eval, bench.
+
+Each subcommand imports what it needs when it runs, so `qa --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from index.errors import NewsQAError
+
+
+def _settings(**overrides: Any) -> Any:
+    from index.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from index.build import build_index
+
+    settings = _settings()
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    report = build_index(settings, args.paths or None, rebuild=args.rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(_settings())
+    hits = assistant.search(args.query, k=args.k)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    for n, h in enumerate(hits, 1):
+        print(f"[{n}] {h.score:.3f}  {h.article_id}  {h.title}  ({h.start}-{h.end})")
+        print("    " + " ".join(h.text.split())[:400])
+    if not hits:
+        print("No passages found.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Question answering over news articles, with cited passages. "
+        "Settings come from QA_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index from article files")
+    p.add_argument(
+        "paths", nargs="*", type=Path, help="files or folders (default: QA_CORPUS, seeds/)"
+    )
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="show the passages retrieved for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=None, help="number of passages (default QA_K=5)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of hits")
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except NewsQAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The cheap stages (load, clean, dedupe, chunk) on real files, no embedding model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.chunk import chunk, token_counter
+from index.clean import clean, normalize
+from index.dedupe import dedupe
+from index.load import load
+from index.settings import bundled_model_dir
+from tests.conftest import SEEDS
+
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+
+
+def _pipeline(paths: list[Path]):  # type: ignore[no-untyped-def]
+    loaded = load(paths, 10**8)
+    docs = dedupe([clean(a) for a in loaded.articles])
+    counter = token_counter(bundled_model_dir())
+    return loaded, docs, [c for d in docs for c in chunk(d, counter, 128)], counter
+
+
+def test_bad_files_are_reported_by_name_and_good_ones_still_load(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("North Korea sent troops. They trained in Russia.\n")
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>x</title><script>alert(1)</script></head>"
+        "<body><h1>Headline here</h1><p>Body &amp; text.</p></body></html>"
+    )
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (tmp_path / "empty.md").write_text("   \n\n")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "notes.csv").write_text("a,b\n")
+    loaded = load([tmp_path], 10**8)
+    assert [a.id for a in loaded.articles] == ["good.txt", "page.html"]
+    assert loaded.articles[1].text == "Headline here\nBody & text."
+    reasons = {s.path.name: s.reason for s in loaded.skipped}
+    assert set(reasons) == {"binary.txt", "empty.md", "latin1.txt"}
+    assert "binary" in reasons["binary.txt"]
+    assert "empty" in reasons["empty.md"]
+    assert "UTF-8" in reasons["latin1.txt"]
+
+
+def test_oversized_and_missing_paths_are_skipped(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 1000)
+    loaded = load([big, tmp_path / "nope.txt"], max_bytes=100)
+    assert not loaded.articles
+    assert [s.reason.split(" ")[0] for s in loaded.skipped] == ["too", "no"]
+
+
+def test_symlink_loop_does_not_hang(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Some real text here.")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    loaded = load([tmp_path], 10**8)
+    assert [a.id for a in loaded.articles] == ["a.txt"]
+
+
+def test_clean_drops_boilerplate_keeps_source_text() -> None:
+    art = load([SEEDS / "003_69af64450ae759f3.txt"], 10**8).articles[0]
+    c = clean(art)
+    kept = "\n".join(art.text[b.start : b.end] for b in c.blocks)
+    dropped = "\n".join(art.text[b.start : b.end] for b in c.dropped)
+    assert c.author == "Emma"
+    for line in (
+        "author-gravatar",
+        "Author: Emma",
+        "This post has 5 comments:",
+        "Leave a comment:",
+    ):
+        assert line in dropped and line not in kept
+    assert "[specific date]" in kept
+    assert "护卫舰" in kept  # the source's own words stay
+
+
+def test_titles_come_from_headlines_or_catalog() -> None:
+    arts = {a.id: a for a in load([SEEDS], 10**8).articles}
+    assert clean(arts["001_a098e6d6fb83daf6.txt"]).title.startswith("North Korea sends troops")
+    # A first line that is a sentence is no headline: the catalog title is used instead.
+    assert clean(arts["002_fc85c1dbd36f727a.txt"], "Given").title == "Given"
+    assert not clean(arts["002_fc85c1dbd36f727a.txt"]).title.startswith("As the war")
+
+
+def test_repeated_paragraphs_are_kept_once() -> None:
+    _, docs, chunks, _ = _pipeline(SEED_FILES)
+    repeated = "As the war in Ukraine drags on, a surprising new player"
+    text = (SEEDS / "002_fc85c1dbd36f727a.txt").read_text()
+    assert text.count(repeated) == 2
+    assert sum(c.text.count(repeated) for c in chunks) == 1
+    assert sum(d.duplicates for d in docs) >= 9
+    sentences = [
+        normalize(c.text[s - c.start : e - c.start]) for c in chunks for s, e in c.sentences
+    ]
+    assert len(sentences) == len(set(sentences))
+
+
+def test_near_duplicates_are_dropped_but_different_figures_kept(tmp_path: Path) -> None:
+    base = (
+        "The intelligence agency said that about 1,500 soldiers had been moved by ship to the "
+        "port of Vladivostok for training before deployment"
+    )
+    (tmp_path / "a.txt").write_text(base + ".\n")
+    (tmp_path / "b.txt").write_text(base.replace("The intelligence", "An intelligence") + "!\n")
+    (tmp_path / "c.txt").write_text(base.replace("1,500", "3,000") + ".\n")
+    _, docs, _, _ = _pipeline([tmp_path])
+    kept = {d.article.id: len(d.sentences) for d in docs}
+    assert kept == {"a.txt": 1, "b.txt": 0, "c.txt": 1}
+
+
+def test_chunk_offsets_point_into_the_file_and_fit_the_window() -> None:
+    _, _, chunks, counter = _pipeline(SEED_FILES)
+    assert chunks
+    for c in chunks:
+        assert (SEEDS / c.article_id).read_text()[c.start : c.end] == c.text
+        assert counter.counts([c.text])[0] <= counter.limit
+        assert c.sentences[0][0] == c.start and c.sentences[-1][1] == c.end
+
+
+def test_an_overlong_sentence_is_split_not_truncated(tmp_path: Path) -> None:
+    words = [f"word{i}" for i in range(1500)]
+    (tmp_path / "long.txt").write_text(" ".join(words))
+    _, _, chunks, counter = _pipeline([tmp_path])
+    assert len(chunks) > 3
+    assert all(counter.counts([c.text])[0] <= counter.limit for c in chunks)
+    joined = " ".join(c.text for c in chunks)
+    assert joined.split() == words
