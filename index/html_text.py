@@ -5,8 +5,11 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 _BLOCKS = frozenset(
-    ["p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "article", "header", "footer", "blockquote", "pre", "title"]
-)
+    {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+        "section", "article", "header", "footer", "blockquote", "pre", "title",
+    }
+)  # fmt: skip
 _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
 
 
