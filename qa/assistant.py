@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from index.errors import BadInputError
 from index.settings import Settings
 from index.store import IndexSnapshot, current_generation, open_index
+from qa.answer import Answer, Draft, Retrieved, Trace
+from qa.answerers import ANSWERERS, Answerer, Turn
+from qa.citations import finalize
+from qa.followup import standalone_query
 from qa.retrieve import Hit, bm25_search, dense_search, fuse
 
 
@@ -23,6 +27,7 @@ class Assistant:
         self._lock = threading.RLock()
         self._snapshot: IndexSnapshot | None = None
         self._embedder: Any = None
+        self._answerers: dict[str, Answerer] = {}
 
     # -- resources -------------------------------------------------------------------
     def embedder(self) -> Any:
@@ -45,6 +50,24 @@ class Assistant:
                     snap = open_index(self.settings, self.embedder().model_id)
                     self._snapshot = snap
         return snap
+
+    def answerer(self, name: str | None = None) -> Answerer:
+        name = name or self.settings.answerer
+        if name not in ANSWERERS:
+            raise BadInputError(f"Unknown answerer {name!r}; choose one of {', '.join(ANSWERERS)}.")
+        with self._lock:
+            if name not in self._answerers:
+                self._answerers[name] = self._make_answerer(name)
+            return self._answerers[name]
+
+    def _make_answerer(self, name: str) -> Answerer:
+        if name == "extractive":
+            from qa.answerers.extractive import ExtractiveAnswerer
+
+            return ExtractiveAnswerer(self)
+        from qa.answerers.generative import make_generative
+
+        return make_generative(name, self)
 
     # -- retrieval -------------------------------------------------------------------
     def _check_k(self, k: int | None) -> int:
@@ -83,3 +106,119 @@ class Assistant:
         self, query: str, k: int | None = None, article_ids: Collection[str] | None = None
     ) -> list[Hit]:
         return self.retrieve(query, k, article_ids)[0]
+
+    # -- answering -------------------------------------------------------------------
+    def _validate(self, question: str, history: Sequence[Turn] | None) -> tuple[str, list[Turn]]:
+        if not isinstance(question, str) or not question.strip():
+            raise BadInputError("The question is empty: type a question about the articles.")
+        if len(question) > self.settings.max_question_chars:
+            raise BadInputError(
+                f"The question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars} (QA_MAX_QUESTION_CHARS)."
+            )
+        turns: list[Turn] = []
+        for i, turn in enumerate(history or []):
+            if not isinstance(turn, dict) or turn.get("role") not in {"user", "assistant"}:
+                raise BadInputError(
+                    f"history[{i}] must be an object with role 'user' or 'assistant' and content."
+                )
+            content = turn.get("content")
+            if not isinstance(content, str):
+                raise BadInputError(f"history[{i}].content must be a string.")
+            turns.append({"role": turn["role"], "content": content})
+        if len(turns) > self.settings.max_history_turns:
+            turns = turns[-self.settings.max_history_turns :]
+        return " ".join(question.split()), turns
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        *,
+        answerer: str | None = None,
+        k: int | None = None,
+        article_ids: Collection[str] | None = None,
+    ) -> Iterator[Retrieved | str | Answer]:
+        """Yields `Retrieved` (passages), then text deltas, then the final `Answer`."""
+        t0 = time.perf_counter()
+        question, turns = self._validate(question, history)
+        backend = self.answerer(answerer)
+        query = standalone_query(question, turns, backend)
+        hits, timings = self.retrieve(query, k, article_ids)
+        timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        yield Retrieved(query, tuple(hits))
+        t = time.perf_counter()
+        draft: Draft | None = None
+        for event in backend.stream(question, hits, turns):
+            if isinstance(event, Draft):
+                draft = event
+            else:
+                yield event
+        assert draft is not None, f"answerer {backend.name} ended without a draft"
+        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        yield self._finish(question, query, hits, draft, backend.name, timings)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        *,
+        answerer: str | None = None,
+        k: int | None = None,
+        article_ids: Collection[str] | None = None,
+    ) -> Answer:
+        t0 = time.perf_counter()
+        question, turns = self._validate(question, history)
+        backend = self.answerer(answerer)
+        query = standalone_query(question, turns, backend)
+        hits, timings = self.retrieve(query, k, article_ids)
+        timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        t = time.perf_counter()
+        draft = backend.answer(question, hits, turns)
+        timings["answer_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return self._finish(question, query, hits, draft, backend.name, timings)
+
+    def _finish(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        draft: Draft,
+        name: str,
+        timings: dict[str, float],
+    ) -> Answer:
+        snap = self.snapshot()
+        text, citations, uncited = finalize(draft, snap)
+        return Answer(
+            question=question,
+            text=text,
+            abstained=draft.abstained,
+            citations=citations,
+            answerer=name,
+            timings_ms=timings,
+            trace=Trace(query=query, passages=[h.to_dict() for h in hits], timings_ms=timings),
+            conflict=draft.conflict,
+            notice=draft.notice,
+            uncited=uncited and not draft.abstained,
+        )
+
+    def article(self, article_id: str) -> dict[str, Any]:
+        from index.errors import NotFoundError
+
+        snap = self.snapshot()
+        art = snap.articles.get(article_id) if isinstance(article_id, str) else None
+        if art is None:
+            raise NotFoundError(f"No article with id {article_id!r} in the index.")
+        return {"article_id": article_id, "title": art["title"], "text": art["text"]}
+
+    def status(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        return {
+            "articles": len(snap.articles),
+            "chunks": len(snap.chunks),
+            "embedding_model": snap.manifest.get("embedding_model"),
+            "generation": snap.gen_dir.name,
+            "store": snap.manifest.get("chroma"),
+        }

@@ -57,6 +57,30 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_answer(answer: Any) -> None:
+    print(answer.text)
+    if answer.notice:
+        print(f"\n(note: {answer.notice})")
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        quote = " ".join(c.quote.split())
+        print(f"  [{c.n}] {c.title} — {c.article_id} ({c.start}-{c.end})")
+        print(f"      “{quote[:300]}{'…' if len(quote) > 300 else ''}”")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.assistant import Assistant
+
+    assistant = Assistant(_settings())
+    answer = assistant.ask(args.question, answerer=args.answerer, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -77,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="number of passages (default QA_K=5)")
     p.add_argument("--json", action="store_true", help="print a JSON array of hits")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with numbered sources")
+    p.add_argument("question")
+    p.add_argument("--answerer", default=None, help="extractive (default), llamacpp or openai")
+    p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.set_defaults(func=cmd_ask)
     return parser
 
 

@@ -32,3 +32,6 @@ class QueryEmbedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        return self._inner.embed(texts)

@@ -1,0 +1,41 @@
+"""The answerer seam: one method, several backends.
+
+An answerer turns a question and numbered passages into a `Draft` whose `[n]` markers
+refer to `Draft.evidence[n-1]`. The Assistant validates and renumbers the markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from qa.answer import Draft
+from qa.retrieve import Hit
+
+Turn = dict[str, str]
+
+
+class Answerer(Protocol):
+    name: str
+
+    def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft: ...
+
+    def stream(
+        self, question: str, passages: Sequence[Hit], history: Sequence[Turn]
+    ) -> Iterator[str | Draft]:
+        """Text deltas, then the final Draft (whose text is the deltas joined)."""
+        ...
+
+
+ANSWERERS = ("extractive", "llamacpp", "openai")
+
+
+def word_deltas(text: str) -> Iterator[str]:
+    """Split finished text into word-sized deltas for streaming."""
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == " " and i > start:
+            yield text[start : i + 1]
+            start = i + 1
+    if start < len(text):
+        yield text[start:]

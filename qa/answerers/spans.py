@@ -1,0 +1,92 @@
+"""Typed answer spans inside a sentence: figures, dates, durations, people, places."""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_QUALIFIER = (
+    r"(?:(?:about|around|approximately|roughly|nearly|almost|up to|as many as|as high as|"
+    r"more than|over|some|at least|an additional|an estimated|the first|a further)\s+)?"
+)
+NUMBER = re.compile(
+    _QUALIFIER
+    + r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|thousand|percent|%))?(?![\w])"
+    + r"|"
+    + _QUALIFIER
+    + r"\b(?:hundreds|thousands|tens of thousands|millions|dozens) of\b",
+    re.I,
+)
+DATE = re.compile(
+    rf"\b(?:(?:early|mid|late|since|in|on|by)\s+)?(?:\d{{1,2}}\s+)?(?:{_MONTHS})"
+    rf"(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?\b"
+    r"|\b(?:since|in|by) (?:19|20)\d\d\b|\b(?:19|20)\d\d\b"
+    r"|\bthis (?:summer|spring|autumn|fall|winter|month|year|week)\b"
+    r"|\b(?:earlier|later|last|next) (?:this )?(?:month|year|week)\b"
+    r"|\bbetween the \d+\w* and \d+\w* of \w+ \w+\b"
+    r"|\[specific date\]|\bon a certain date\b|\bsince a certain month\b",
+)
+DURATION = re.compile(
+    r"\b(?:(?:for|over|more than|about|nearly|almost|the past|past)\s+)?"
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|many)\s+"
+    r"(?:years?|months?|weeks?|days?|decades?)\b",
+    re.I,
+)
+_CAP = r"(?:[A-Z][a-z’'\-]+|[A-Z]\.|[A-Z]{2,}|Jr\.|al-\w+)"
+CAPITALISED = re.compile(rf"\b{_CAP}(?:[ \-]{_CAP})*")
+
+NON_PERSON = frozenset(
+    (
+        "Korea Korean Koreans Russia Russian Russians Ukraine Ukrainian Ukrainians United States "
+        "America American Americans Europe European NATO Pentagon National Intelligence Service "
+        "Ministry Foreign Affairs Center Centre University Council Office Army Corps Peninsula "
+        "Far East Security Defense Defence Government Embassy White House Kremlin Moscow "
+        "Pyongyang Seoul Kyiv China Chinese Japan Japanese Asia Indo-Pacific Pacific Strategic "
+        "International Studies Group Media CNN BBC UN Nations Forces Force Navy Air Agency NIS "
+        "CSIS KPA BRICS West Western Northeast March Arduous Storm Vladivostok Oxford Institute "
+        "Department Party Command Times Post News The This That These Those However Although "
+        "While According North South East West Many Some Monday Tuesday Wednesday Thursday Friday "
+        "Saturday Sunday Hyundai Sputnik Telegram"
+    ).split()
+)
+TITLES = frozenset(
+    (
+        "President Secretary General Lieutenant-General Lieutenant Defense Defence Foreign "
+        "Minister Prime Retired Leader Dr. Mr. Mrs. Ms. Spokesperson Spokesman Director Chief "
+        "Admiral Colonel Commander Ambassador Senator Supreme Chairman Marshal Professor Expert "
+        "US U.S. White House"
+    ).split()
+)
+GEO_PREP = re.compile(r"\b(?:in|to|near|at|from|via|into|across|toward|towards|of)\s+$")
+
+
+def people(sentence: str) -> list[str]:
+    out = []
+    for m in CAPITALISED.finditer(sentence):
+        tokens = m.group(0).split()
+        while tokens and (tokens[0] in TITLES or tokens[0] in NON_PERSON):
+            tokens = tokens[1:]
+        if len(tokens) >= 2 and not any(t.strip(".") in NON_PERSON for t in tokens):
+            out.append(" ".join(tokens))
+    return out
+
+
+def places(sentence: str) -> list[str]:
+    out = []
+    for m in CAPITALISED.finditer(sentence):
+        before = sentence[max(0, m.start() - 12) : m.start()]
+        if GEO_PREP.search(before):
+            out.append(m.group(0))
+    return out
+
+
+def numbers(sentence: str, allow_years: bool = False) -> list[re.Match[str]]:
+    found = []
+    for m in NUMBER.finditer(sentence):
+        core = re.sub(r"[^\d]", "", m.group(0))
+        if not allow_years and re.fullmatch(r"(19|20)\d\d", core) and "," not in m.group(0):
+            continue
+        if re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", m.group(0)):
+            continue
+        found.append(m)
+    return found
