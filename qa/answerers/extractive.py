@@ -51,6 +51,13 @@ _COUNTED = re.compile(
 )
 
 
+_COUNTED = re.compile(
+    r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|"
+    r"would|could|in|of|to)\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class _Sentence:
     hit: int  # index into passages
@@ -262,11 +269,7 @@ def _number_key(value: str) -> str:
 
 def _mentions_counted_thing(sentence: str, parsed: q.Question) -> bool:
     """The figure must be about what the question counts (e.g. troops/soldiers)."""
-    m = re.search(
-        r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|would|could|in|of|to)\b",
-        parsed.text,
-        re.I,
-    )
+    m = _COUNTED.search(parsed.text)
     if not m:
         return True
     target = {q.stem(w) for w in m.group(1).split() if w.lower() not in q.STOPWORDS}
