@@ -108,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.set_defaults(func=cmd_ask)
+
+    # Subcommands owned by their own modules (each module imports only argparse at this point).
+    from eval.cli import register as register_eval
+    from qa.bench import register as register_bench
+    from qa.models import register as register_models
+    from qa.server import register as register_serve
+
+    register_serve(sub)
+    register_eval(sub)
+    register_bench(sub)
+    register_models(sub)
     return parser
 
 
