@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 QA := $(VENV)/bin/qa
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run index test lint typecheck pytest browser-deps llm-models clean
+.PHONY: install run index test lint typecheck pytest browser-deps llm-models clean eval
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ pytest: install
 	$(PY) -m pytest -q
 
 test: lint typecheck pytest
+
+# Score the default answerer on eval/gold.jsonl (needs an index: `make index`).
+eval: install
+	$(QA) eval --answerer extractive --out eval/baseline/extractive
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
