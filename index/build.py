@@ -38,6 +38,7 @@ from index.store import (
     write_current,
     write_json,
 )
+from index.terms import bm25_tokenize
 
 Progress = Callable[[int, int], None]
 
@@ -167,6 +168,7 @@ def build_index(
             c.id: {
                 "title": c.title,
                 "author": c.author,
+                "author_span": [c.author_span.start, c.author_span.end] if c.author_span else None,
                 "outlet": catalog.get(c.id, {}).get("outlet"),
                 "path": str(a.path),
                 "kind": a.kind,
@@ -325,16 +327,6 @@ def _store(
                 for c in batch
             ],
         )
-
-
-def bm25_tokenize(texts: list[str]) -> Any:
-    import bm25s
-
-    from index.clean import normalize
-
-    return bm25s.tokenize(
-        [normalize(t) for t in texts], stopwords="en", show_progress=False, return_ids=False
-    )
 
 
 def _save_bm25(gen: Path, texts: list[str]) -> None:

@@ -44,6 +44,7 @@ class CleanArticle:
     text: str
     title: str
     author: str | None
+    author_span: Span | None  # the line naming the author, kept out of the content
     blocks: tuple[Span, ...]  # content lines, in order, as offsets into `text`
     dropped: tuple[Span, ...]  # boilerplate and metadata lines
 
@@ -62,6 +63,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
     blocks: list[Span] = []
     dropped: list[Span] = []
     author: str | None = None
+    author_span: Span | None = None
     pos = 0
     for raw_line in article.text.split("\n"):
         line_start, pos = pos, pos + len(raw_line) + 1
@@ -76,6 +78,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
             dropped.append(span)
         elif match and author is None and len(match["name"].split()) <= 6:
             author = match["name"].strip()
+            author_span = span
             dropped.append(span)
         else:
             blocks.append(span)
@@ -92,6 +95,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
         text=article.text,
         title=title,
         author=author,
+        author_span=author_span,
         blocks=tuple(blocks),
         dropped=tuple(dropped),
     )

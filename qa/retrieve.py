@@ -63,7 +63,7 @@ def dense_search(
 def bm25_search(
     snap: IndexSnapshot, query: str, n: int, article_ids: Collection[str] | None
 ) -> list[tuple[int, float]]:
-    from index.build import bm25_tokenize
+    from index.terms import bm25_tokenize
 
     tokens = bm25_tokenize([query])
     if not tokens or not tokens[0]:
@@ -94,7 +94,7 @@ def fuse(
     dense: list[tuple[int, float]],
     lexical: list[tuple[int, float]],
     k: int,
-    diversity: float = 0.3,
+    diversity: float = 0.1,
 ) -> list[Hit]:
     fused: dict[int, float] = {}
     dense_score = dict(dense)

@@ -1,11 +1,13 @@
 """The embedded default answerer: no LLM, deterministic, tens of milliseconds.
 
 It scores every sentence of the retrieved passages against the question (cosine similarity
-of sentence and question embeddings, plus IDF-weighted keyword coverage), then composes an
-answer-first reply shaped by the question type, quoting the supporting sentence with its
-citation. When the best sentence is too weak, or the question names something the corpus
-never mentions, it abstains. When passages from different articles give different figures
-for the same thing, it lists each claim with its source.
+of sentence and question embeddings plus IDF-weighted keyword coverage), then composes an
+answer-first reply shaped by the question type (a figure, a date, a person, a place ...)
+and quotes the supporting sentence with its citation. It abstains when the best sentence
+is weak, when the question names something the corpus never mentions, or when a typed
+question (how many, when, where, what is the name) finds no such span in the evidence.
+When passages from different articles give different figures for the same thing, it lists
+each claim with its source.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index import terms
 from qa.answer import Draft, Evidence
 from qa.answerers import Turn, spans, word_deltas
 from qa.answerers import question as q
@@ -30,32 +33,30 @@ from qa.retrieve import Hit
 if TYPE_CHECKING:
     from qa.assistant import Assistant
 
-# Calibrated on eval/gold.jsonl (see eval/README.md for the trade-off table).
+# Calibrated on eval/gold.jsonl (eval/README.md has the trade-off table).
 MIN_COSINE = 0.30
-MIN_SCORE = 0.42
+MIN_SCORE = 0.45
 LEXICAL_WEIGHT = 0.45
-CONFLICT_MARGIN = 0.12
+TYPED_MARGIN = 0.15  # how far below the best sentence a typed answer may be found
+CONFLICT_MARGIN = 0.20
+EXTRA_MARGIN = 0.12
+SURE_COSINE = 0.6
 
+_TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON}
+_COUNTED = re.compile(
+    r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|"
+    r"would|could|in|of|to)\b",
+    re.I,
+)
+_GROUPS = {"troop", "soldier", "forc", "fighter", "personnel", "men", "unit"}
 _ATTRIBUTION = re.compile(
     r"\b(?:according to|reported by|estimated by)\s+((?:the\s+)?[A-Z][\w’'\-. ]{1,60}?)"
     r"(?=[,.;]|\s+(?:is|are|has|have|was|were|say|said|that)\b)"
-    r"|((?:[A-Z][\w’'\-.]*\s?){1,6}?)\s+(?:\([A-Z]+\)\s+)?(?:said|says|reported|estimated|"
-    r"disclosed|claimed|stated|confirmed|suggested|believes|claims|estimates|reports)\b"
+    r"|((?:[A-Z][\w’'\-.()]*\s?){1,7}?)\s+(?:\([A-Z]+\)\s+)?(?:also\s+)?(?:said|says|reported|"
+    r"estimated|disclosed|claimed|stated|confirmed|suggested|believes|claims|estimates|"
+    r"reports|released)\b"
 )
-
-
-_COUNTED = re.compile(
-    r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|"
-    r"would|could|in|of|to)\b",
-    re.I,
-)
-
-
-_COUNTED = re.compile(
-    r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|"
-    r"would|could|in|of|to)\b",
-    re.I,
-)
+_TERMINAL = re.compile(r"[.!?。”\"')\]]\s*$")
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,11 @@ class _Sentence:
     cosine: float
     lexical: float
     score: float
+    heading: bool
 
 
 class _VectorCache:
-    """Sentence vectors per chunk, so repeated passages are not re-encoded."""
+    """Sentence vectors per chunk, so passages seen before are not encoded again."""
 
     def __init__(self, size: int = 4096) -> None:
         self._data: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -97,22 +99,26 @@ class ExtractiveAnswerer:
     def __init__(self, assistant: Assistant) -> None:
         self._assistant = assistant
         self._vectors = _VectorCache()
-        self._idf: tuple[Any, dict[str, float]] | None = None
+        self._idf_cache: tuple[Any, dict[str, float]] | None = None
+        self._lock = threading.Lock()
 
     # -- corpus statistics -------------------------------------------------------------
-    def _idf_table(self) -> dict[str, float]:
+    def _idf(self) -> dict[str, float]:
         snap = self._assistant.snapshot()
-        if self._idf is None or self._idf[0] is not snap:
+        cached = self._idf_cache
+        if cached is not None and cached[0] is snap:
+            return cached[1]
+        with self._lock:
             bm25 = snap.bm25()
-            indptr = np.asarray(bm25.scores["indptr"])
-            df = np.diff(indptr)
+            df = np.diff(np.asarray(bm25.scores["indptr"]))
             n = max(int(bm25.scores["num_docs"]), 1)
-            table = {}
-            for token, i in bm25.vocab_dict.items():
-                d = int(df[i]) if i < len(df) else 0
-                table[token] = math.log(1 + (n - d + 0.5) / (d + 0.5))
-            self._idf = (snap, table)
-        return self._idf[1]
+            table = {
+                token: math.log(1 + (n - d + 0.5) / (d + 0.5))
+                for token, i in bm25.vocab_dict.items()
+                for d in [int(df[i]) if i < len(df) else 0]
+            }
+            self._idf_cache = (snap, table)
+        return table
 
     # -- scoring ---------------------------------------------------------------------
     def _sentence_vectors(self, hit: Hit) -> np.ndarray:
@@ -123,49 +129,63 @@ class ExtractiveAnswerer:
             self._vectors.put(hit.chunk_id, cached)
         return cached
 
-    def _score(self, query: str, question: q.Question, passages: Sequence[Hit]) -> list[_Sentence]:
-        qvec = self._assistant.embedder().embed_query(query)
-        idf = self._idf_table()
-        weights = {k: idf.get(k, idf.get(k + "s", 0.0)) for k in question.keywords}
+    def _rank(
+        self, queries: Sequence[str], keywords: Sequence[str], passages: Sequence[Hit]
+    ) -> list[_Sentence]:
+        embed = self._assistant.embedder().embed_query
+        qvecs = np.stack([embed(text) for text in dict.fromkeys(queries)])
+        idf = self._idf()
+        weights = {k: idf.get(k, 0.0) for k in keywords}
         total = sum(weights.values()) or 1.0
         out = []
         for h_i, hit in enumerate(passages):
-            vectors = self._sentence_vectors(hit)
-            cosines = vectors @ qvec
+            cosines = (self._sentence_vectors(hit) @ qvecs.T).max(axis=1)
             for (s, e), cos in zip(hit.sentences, cosines, strict=True):
                 text = hit.text[s - hit.start : e - hit.start]
-                words = {q.stem(w) for w in q._WORD.findall(text)}
+                words = set(terms.terms(text))
                 lexical = sum(w for k, w in weights.items() if k in words) / total
-                score = float(cos) + LEXICAL_WEIGHT * lexical
-                out.append(_Sentence(h_i, s, e, text, float(cos), lexical, score))
+                heading = not _TERMINAL.search(text) and len(text.split()) < 16
+                score = float(cos) + LEXICAL_WEIGHT * lexical - (0.2 if heading else 0.0)
+                out.append(_Sentence(h_i, s, e, text, float(cos), lexical, score, heading))
         out.sort(key=lambda x: (-x.score, x.hit, x.start))
         return out
 
-    def _unknown_names(self, question: q.Question) -> list[str]:
-        idf = self._idf_table()
+    def _unknown_names(self, names: Sequence[str]) -> list[str]:
+        """Proper names in the question that occur nowhere in the corpus."""
+        idf = self._idf()
         missing = []
-        for name in question.names:
-            parts = [q.stem(p) for p in re.split(r"[\s\-’']+", name) if len(p) > 1]
-            if parts and not any(p in idf or p + "s" in idf for p in parts):
+        for name in names:
+            word = name.strip("’'.")
+            if len(word) < 3 or not word.isalpha() or re.search(r"(an|ian|ese|ish|i)$", word):
+                continue  # demonyms and initials: too loosely worded to judge
+            if terms.stem(word) not in idf:
                 missing.append(name)
         return missing
 
     # -- composing -------------------------------------------------------------------
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
         query = standalone_query(question, history)
-        parsed = q.analyze(query)
         own = q.analyze(question)
-        unknown = self._unknown_names(own)
+        context = q.analyze(query)
+        unknown = self._unknown_names(own.names)
         if unknown:
             return _abstain(f"The articles don't mention {', '.join(unknown)}.")
         if not passages:
             return _abstain("The articles don't say.")
-        ranked = self._score(query, parsed, passages)
-        if not ranked:
+        if own.qtype == q.AUTHOR:
+            return self._author(passages)
+        if own.qtype == q.PUBLISHER:
+            return self._publisher(passages)
+        if own.qtype in {q.NUMBER, q.DATE}:
+            # What is counted or dated is mostly words the corpus never uses: not covered.
+            predicate = _predicate(own)
+            absent = [k for k in predicate if k not in self._idf()]
+            if predicate and len(absent) * 2 >= len(predicate):
+                return _abstain(_missing_message(own.qtype))
+        ranked = self._rank([question, query], context.keywords, passages)
+        if not ranked or ranked[0].cosine < MIN_COSINE or ranked[0].score < MIN_SCORE:
             return _abstain("The articles don't say.")
-        best = ranked[0]
-        if best.cosine < MIN_COSINE or best.score < MIN_SCORE:
-            return _abstain("The articles don't say.")
+
         evidence: list[Evidence] = []
 
         def cite(s: _Sentence) -> str:
@@ -174,66 +194,87 @@ class ExtractiveAnswerer:
                 evidence.append(ev)
             return f"[{evidence.index(ev) + 1}]"
 
-        if parsed.qtype == q.NUMBER:
-            conflict = self._conflict(parsed, ranked, passages, cite)
-            if conflict:
-                return Draft(conflict, False, tuple(evidence), conflict=True)
-        short = _short_answer(parsed, best.text, own)
-        support = _quote(best.text)
-        if short:
-            text = f"{short} {cite(best)}. {support} {cite(best)}"
-        else:
-            text = f"{support} {cite(best)}"
-        extra = self._more(parsed, ranked, best)
-        for s in extra:
+        best = ranked[0]
+        if own.qtype == q.NUMBER:
+            listing = self._conflict(own, ranked, passages, cite)
+            if listing:
+                return Draft(listing, False, tuple(evidence), conflict=True)
+        if own.qtype in _TYPED:
+            found = _typed_answer(own, ranked, best)
+            if found is None:
+                if own.qtype in {q.PERSON, q.PLACE} and best.lexical >= 0.5:
+                    return Draft(f"{_quote(best.text)} {cite(best)}", False, tuple(evidence))
+                return _abstain(_missing_message(own.qtype))
+            short, sentence = found
+            if own.qtype == q.DATE and spans.PLACEHOLDER.fullmatch(short.strip()):
+                text = (
+                    f"The articles don't give the date: the source has only a placeholder "
+                    f"({short}) {cite(sentence)}."
+                )
+                return Draft(text, True, tuple(evidence))
+            text = f"{short} {cite(sentence)}. {_quote(sentence.text)} {cite(sentence)}"
+            return Draft(text, False, tuple(evidence))
+        if best.cosine < SURE_COSINE and not _shares_content(best.text, own):
+            return _abstain("The articles don't say.")
+        text = f"{_quote(best.text)} {cite(best)}"
+        for s in _more(own, ranked, best):
             text += f" {_quote(s.text)} {cite(s)}"
         return Draft(text, False, tuple(evidence))
 
-    def _more(
-        self, parsed: q.Question, ranked: list[_Sentence], best: _Sentence
-    ) -> list[_Sentence]:
-        """A second supporting sentence for list, reason and general questions."""
-        if parsed.qtype not in {q.LIST, q.REASON, q.GENERAL}:
-            return []
-        limit = 2 if parsed.qtype == q.LIST else 1
-        out: list[_Sentence] = []
-        for s in ranked[1:]:
-            if len(out) >= limit or s.score < best.score - 0.15:
-                break
-            if s.text != best.text:
-                out.append(s)
-        return out
+    def _author(self, passages: Sequence[Hit]) -> Draft:
+        snap = self._assistant.snapshot()
+        for hit in passages:
+            art = snap.articles.get(hit.article_id, {})
+            span = art.get("author_span")
+            if art.get("author") and span:
+                ev = Evidence(hit.article_id, span[0], span[1], hit.score)
+                text = f"{art['author']} [1], according to the byline of “{art['title']}”."
+                return Draft(text, False, (ev,))
+        return _abstain("The articles don't say who wrote them.")
+
+    def _publisher(self, passages: Sequence[Hit]) -> Draft:
+        snap = self._assistant.snapshot()
+        for hit in passages:
+            art = snap.articles.get(hit.article_id, {})
+            outlet = art.get("outlet")
+            at = str(art.get("text", "")).find(outlet) if outlet else -1
+            if outlet and at >= 0:
+                ev = Evidence(hit.article_id, at, at + len(outlet), hit.score)
+                return Draft(f"{outlet} [1] published “{art['title']}”.", False, (ev,))
+        return _abstain("The articles don't say which outlet published them.")
 
     def _conflict(
         self,
         parsed: q.Question,
         ranked: list[_Sentence],
         passages: Sequence[Hit],
-        cite: Any,
+        cite: Callable[[_Sentence], str],
     ) -> str | None:
-        """Different figures for the same thing from different articles -> list each claim."""
+        """Different figures for the same thing from different articles: list each claim."""
         best = ranked[0]
+        predicate = _predicate(parsed)
         claims: list[tuple[str, _Sentence, str]] = []
-        seen_values: set[str] = set()
+        seen: set[str] = set()
         articles: set[str] = set()
-        for s in ranked[:8]:
+        for s in ranked[:12]:
             if s.score < best.score - CONFLICT_MARGIN:
                 break
-            if not _mentions_counted_thing(s.text, parsed):
+            if s.heading or not _about(s.text, parsed, predicate):
                 continue
             nums = spans.numbers(s.text)
             if not nums:
                 continue
             value = nums[0].group(0)
             key = _number_key(value)
-            if key in seen_values:
+            if key in seen:
                 continue
-            seen_values.add(key)
+            seen.add(key)
             articles.add(passages[s.hit].article_id)
-            claims.append((value, s, _claimant(s.text) or passages[s.hit].title))
+            who = _claimant(s.text) or _short_title(passages[s.hit].title)
+            claims.append((value, s, who))
         if len(claims) < 2 or len(articles) < 2:
             return None
-        parts = [f"{who}: {value} {cite(s)}" for value, s, who in claims[:5]]
+        parts = [f"{who}: {value} {cite(s)}" for value, s, who in claims[:6]]
         return "The sources give different figures. " + "; ".join(parts) + "."
 
     def stream(
@@ -248,38 +289,126 @@ def _abstain(text: str) -> Draft:
     return Draft(text, True, ())
 
 
+def _missing_message(qtype: str) -> str:
+    what = {
+        q.NUMBER: "that figure",
+        q.DATE: "when",
+        q.DURATION: "how long",
+        q.PLACE: "where",
+        q.NAME: "that name",
+        q.ORG: "which organisation",
+    }.get(qtype, "that")
+    return f"The articles don't say {what}."
+
+
 def _quote(sentence: str) -> str:
-    # Source text may contain bracketed digits; they must not read as our citation markers.
-    text = MARKER.sub(lambda m: f"({m.group(1)})", " ".join(sentence.split()))
-    return text
+    # Source text may contain bracketed digits; they must not read as citation markers.
+    return MARKER.sub(lambda m: f"({m.group(1)})", " ".join(sentence.split()))
+
+
+def _shares_content(sentence: str, parsed: q.Question) -> bool:
+    """The sentence uses at least one of the question's words that is not a name."""
+    return bool(_predicate(parsed) & set(terms.terms(sentence)))
+
+
+def _predicate(parsed: q.Question) -> set[str]:
+    """Question words that say what is counted or done, minus names and the counted noun."""
+    names = {terms.stem(p) for n in parsed.names for p in re.split(r"[\s\-’']+", n) if p}
+    counted = _counted(parsed)
+    return {k for k in parsed.keywords if k not in names and k not in counted and len(k) > 2}
+
+
+def _counted(parsed: q.Question) -> set[str]:
+    m = _COUNTED.search(parsed.text)
+    if not m:
+        return set()
+    return {terms.stem(w) for w in m.group(1).split() if w.lower() not in q.STOPWORDS}
+
+
+def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
+    """Whether a sentence's figure can answer the question: it mentions the counted thing
+    and, if the question says what happened to it, that too."""
+    words = set(terms.terms(sentence))
+    counted = _counted(parsed)
+    if counted:
+        wanted = set(counted)
+        if counted & _GROUPS:
+            wanted |= _GROUPS
+        if not wanted & words:
+            return False
+    return True
+
+
+def _typed_answer(
+    parsed: q.Question, ranked: list[_Sentence], best: _Sentence
+) -> tuple[str, _Sentence] | None:
+    asked = {n.lower().strip("’'.") for n in parsed.names} | set(parsed.keywords)
+    predicate = _predicate(parsed)
+
+    def known(part: str) -> bool:
+        word = re.sub(r"[’']s$", "", part).lower().strip("’'.")
+        stem = terms.stem(word)
+        return any(
+            word == a
+            or stem == a
+            or (len(a) >= 5 and len(stem) >= 5 and (a.startswith(stem) or stem.startswith(a)))
+            for a in asked
+        )
+
+    def fresh(candidates: list[str]) -> str | None:
+        for c in candidates:
+            if not any(known(p) for p in re.split(r"[\s\-]+", c) if p):
+                return re.sub(r"[’']s$", "", c)
+        return None
+
+    for s in ranked[:6]:
+        if s.score < best.score - TYPED_MARGIN:
+            break
+        if s.heading:
+            continue
+        found: str | None = None
+        if parsed.qtype == q.NUMBER:
+            if _about(s.text, parsed, predicate):
+                nums = spans.numbers(s.text)
+                found = nums[0].group(0) if nums else None
+        elif parsed.qtype == q.DATE:
+            dates = [m.group(0) for m in spans.DATE.finditer(s.text)]
+            dates += [m.group(0) for m in spans.PLACEHOLDER.finditer(s.text)]
+            found = dates[0] if dates else None
+        elif parsed.qtype == q.DURATION:
+            d = spans.DURATION.search(s.text)
+            found = d.group(0) if d else None
+        elif parsed.qtype == q.PERSON:
+            found = fresh(spans.people(s.text))
+        elif parsed.qtype == q.PLACE:
+            found = fresh(spans.places(s.text))
+        elif parsed.qtype in {q.NAME, q.ORG}:
+            found = fresh(spans.names(s.text))
+        if found:
+            return found[0].upper() + found[1:], s
+    return None
+
+
+def _more(parsed: q.Question, ranked: list[_Sentence], best: _Sentence) -> list[_Sentence]:
+    """Further supporting sentences for list, reason and open questions."""
+    limit = 2 if parsed.qtype == q.LIST else 1
+    out: list[_Sentence] = []
+    for s in ranked[1:]:
+        if len(out) >= limit or s.score < best.score - EXTRA_MARGIN:
+            break
+        if not s.heading and s.text != best.text:
+            out.append(s)
+    return out
 
 
 def _number_key(value: str) -> str:
+    low = value.lower()
     digits = re.sub(r"[^\d.]", "", value)
-    scale = 1
-    if "million" in value.lower():
-        scale = 1_000_000
-    elif "thousand" in value.lower():
-        scale = 1000
+    scale = 1_000_000 if "million" in low else 1000 if "thousand" in low else 1
     try:
-        return str(round(float(digits) * scale)) if digits else value.lower()
+        return str(round(float(digits) * scale)) if digits else low
     except ValueError:
-        return value.lower()
-
-
-def _mentions_counted_thing(sentence: str, parsed: q.Question) -> bool:
-    """The figure must be about what the question counts (e.g. troops/soldiers)."""
-    m = _COUNTED.search(parsed.text)
-    if not m:
-        return True
-    target = {q.stem(w) for w in m.group(1).split() if w.lower() not in q.STOPWORDS}
-    synonyms = {
-        "troop": {"soldier", "troop", "force", "fighter", "personnel"},
-        "soldier": {"soldier", "troop", "force", "fighter", "personnel"},
-    }
-    wanted = set().union(*(synonyms.get(t, {t}) for t in target)) if target else set()
-    words = {q.stem(w) for w in q._WORD.findall(sentence)}
-    return not wanted or bool(wanted & words)
+        return low
 
 
 def _claimant(sentence: str) -> str | None:
@@ -288,29 +417,9 @@ def _claimant(sentence: str) -> str | None:
         return None
     who = (m.group(1) or m.group(2) or "").strip(" ,.")
     who = re.sub(r"^(?:The|the)\s+", "", who)
-    return who if 1 <= len(who.split()) <= 8 else None
+    return who if 1 <= len(who.split()) <= 9 else None
 
 
-def _short_answer(parsed: q.Question, sentence: str, own: q.Question) -> str | None:
-    asked = {n.lower() for n in own.names} | {k for k in own.keywords}
-
-    def fresh(candidates: list[str]) -> str | None:
-        for c in candidates:
-            if not any(part.lower() in asked for part in c.split()):
-                return c
-        return None
-
-    if parsed.qtype == q.NUMBER:
-        nums = spans.numbers(sentence)
-        return nums[0].group(0)[0].upper() + nums[0].group(0)[1:] if nums else None
-    if parsed.qtype == q.DATE:
-        dates = [m.group(0) for m in spans.DATE.finditer(sentence)]
-        return dates[0][0].upper() + dates[0][1:] if dates else None
-    if parsed.qtype == q.DURATION:
-        d = spans.DURATION.search(sentence)
-        return d.group(0)[0].upper() + d.group(0)[1:] if d else None
-    if parsed.qtype == q.PERSON:
-        return fresh(spans.people(sentence))
-    if parsed.qtype == q.PLACE:
-        return fresh(spans.places(sentence))
-    return None
+def _short_title(title: str) -> str:
+    words = title.split()
+    return "“" + " ".join(words[:7]) + ("…" if len(words) > 7 else "") + "”"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index import terms
+
 _WORD = re.compile(r"[A-Za-z0-9][\w’'\-.]*")
 STOPWORDS = frozenset(
     (
@@ -17,7 +19,7 @@ STOPWORDS = frozenset(
         "to too under until up very was we were what when where which while who whom whose why "
         "will with would you your yours according article articles tell me give many much name "
         "kind kinds type types list mentioned mention describe described according report "
-        "reported reports one"
+        "reported reports one author authors writer piece outlet story far stand"
     ).split()
 )
 
@@ -31,14 +33,25 @@ NUMBER, PERSON, DATE, PLACE, DURATION, LIST, REASON, GENERAL = (
     "reason",
     "general",
 )
+ORG, NAME, AUTHOR, PUBLISHER = "org", "name", "author", "publisher"
 
 _TYPES = [
+    (AUTHOR, re.compile(r"^\s*(who (wrote|authored|is the (author|writer))|by whom)\b", re.I)),
+    (PUBLISHER, re.compile(r"\b(which|what) (\w+ ){0,2}(outlet|publication|newspaper|site|website|"
+                           r"publisher)\b.*\b(publish|ran|run|carried|post)|^\s*who published\b",
+                           re.I)),
+    (ORG, re.compile(r"\b(which|what) (\w+ ){0,2}(outlet|newspaper|network|organi[sz]ation|agency|"
+                     r"company|publication|think tank|institution|media|channel|body|alliance|"
+                     r"service|university|center|centre)\b", re.I)),
+    (NAME, re.compile(r"\bwhat is the name of\b|\bwhat (was|were|are) the names? of\b"
+                      r"|\bwhat is (he|she|it|the \w+) called\b", re.I)),
     (DURATION, re.compile(r"^\s*(for )?how long\b", re.I)),
     (NUMBER, re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|size)\b"
                         r"|\bhow (large|big)\b|\bwhat is the (total|number|size)\b", re.I)),
     (DATE, re.compile(r"^\s*when\b|\bwhat (date|day|year|month|time)\b|\bin which (year|month)\b"
                       r"|\bon what date\b", re.I)),
-    (PLACE, re.compile(r"^\s*where\b|\b(which|what) (city|country|countries|region|place|port|"
+    (PLACE, re.compile(r"^\s*where\b|\b(which|what) (\w+ )?(city|country|countries|region|"
+                       r"place|port|"
                        r"location|border|area|base|facility)\b|\bto which\b", re.I)),
     (PERSON, re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (official|leader|expert|analyst|"
                         r"person|spokes\w*|minister|president|secretary|general|author|writer)\b"
@@ -67,11 +80,7 @@ def stem(word: str) -> str:
     for suffix in ("’s", "'s"):
         if w.endswith(suffix):
             w = w[: -len(suffix)]
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-        return w[:-1]
-    return w
+    return terms.stem(w)
 
 
 def analyze(text: str) -> Question:

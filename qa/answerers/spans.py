@@ -14,7 +14,8 @@ NUMBER = re.compile(
     + r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|thousand|percent|%))?(?![\w])"
     + r"|"
     + _QUALIFIER
-    + r"\b(?:hundreds|thousands|tens of thousands|millions|dozens) of\b",
+    + r"\b(?:hundreds|thousands|tens of thousands|millions|dozens) of\b"
+    + r"|(?:over |more than |nearly |almost |about )?\ba (?:million|billion)\b",
     re.I,
 )
 DATE = re.compile(
@@ -57,7 +58,9 @@ TITLES = frozenset(
         "US U.S. White House"
     ).split()
 )
-GEO_PREP = re.compile(r"\b(?:in|to|near|at|from|via|into|across|toward|towards|of)\s+$")
+GEO_PREP = re.compile(
+    r"\b(?:in|to|near|at|from|via|into|across|toward|towards|of|with|for)\s+(?:the\s+)?$"
+)
 
 
 def people(sentence: str) -> list[str]:
@@ -72,12 +75,27 @@ def people(sentence: str) -> list[str]:
 
 
 def places(sentence: str) -> list[str]:
-    out = []
+    """Capitalised spans after a place preposition first, then the other capitalised spans."""
+    near: list[str] = []
+    rest: list[str] = []
     for m in CAPITALISED.finditer(sentence):
+        if m.start() == 0:
+            continue
         before = sentence[max(0, m.start() - 12) : m.start()]
-        if GEO_PREP.search(before):
-            out.append(m.group(0))
-    return out
+        (near if GEO_PREP.search(before) else rest).append(m.group(0))
+    return near + [r for r in rest if r not in near]
+
+
+def names(sentence: str) -> list[str]:
+    """Capitalised spans and acronyms that are not the sentence's first word."""
+    return [m.group(0) for m in CAPITALISED.finditer(sentence) if m.start() > 0]
+
+
+PLACEHOLDER = re.compile(
+    r"\[[^\]]{1,40}\]|\b(?:a|the) certain (?:date|day|month|year)\b|\bon the date\b"
+    r"|\bthe day of the month\b",
+    re.I,
+)
 
 
 def numbers(sentence: str, allow_years: bool = False) -> list[re.Match[str]]:
