@@ -198,6 +198,7 @@ def build_index(
             k: {f: v for f, v in a.items() if f != "path"} for k, a in prev.articles.items()
         } == {k: {f: v for f, v in a.items() if f != "path"} for k, a in articles.items()}
         if prev is not None and not fresh and old_ids == new_ids and same_meta:
+            _ensure_onnx(settings, embedder, timings)
             return IndexReport(
                 **report_base,  # type: ignore[arg-type]
                 embedded=0,
@@ -237,6 +238,7 @@ def build_index(
         )
         write_current(settings, gen)
         lap("store", t)
+        _ensure_onnx(settings, embedder, timings)
         # Keep the generation readers may still hold; drop anything older.
         for stale in _stale_generations(settings, [gen, *([current] if current else [])]):
             _drop_generation(settings, stale)
@@ -249,6 +251,22 @@ def build_index(
         )
     finally:
         lock.release()
+
+
+def _ensure_onnx(settings: Settings, embedder: Embedder, timings: dict[str, float]) -> None:
+    """Export the model for the fast query path once per model id (best effort)."""
+    from index.onnx_encoder import onnx_path, supports_onnx
+
+    target = onnx_path(settings.data_dir, embedder.model_id)
+    export = getattr(embedder, "export_onnx", None)
+    if target.exists() or export is None or not supports_onnx(settings.model_dir()):
+        return
+    t = time.perf_counter()
+    try:
+        export(target)
+    except Exception as exc:  # queries fall back to sentence-transformers
+        print(f"qa index: warning: ONNX export failed ({exc}); queries will be slower.")
+    timings["onnx_export"] = round(time.perf_counter() - t, 4)
 
 
 def _vectors(

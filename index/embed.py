@@ -83,6 +83,12 @@ class SentenceTransformerEmbedder:
                 )
         return self._model
 
+    def export_onnx(self, target: Path) -> None:
+        """Write the ONNX twin of this model used by the query path (see onnx_encoder)."""
+        from index.onnx_encoder import export_onnx
+
+        export_onnx(self._model or self._load(), target)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         model = self._model or self._load()
         vectors = model.encode(

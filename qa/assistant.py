@@ -36,7 +36,9 @@ class Assistant:
                 if self._embedder is None:
                     from qa.query_embed import QueryEmbedder
 
-                    self._embedder = QueryEmbedder(self.settings.model_dir())
+                    self._embedder = QueryEmbedder(
+                        self.settings.model_dir(), self.settings.data_dir
+                    )
         return self._embedder
 
     def snapshot(self) -> IndexSnapshot:
