@@ -104,6 +104,11 @@ class Assistant:
         timings["fuse_ms"] = (time.perf_counter() - t) * 1000
         return hits, timings
 
+    def _pool(self, k: int | None, backend: Answerer) -> int:
+        """Passages handed to the answerer: k, or more if the answerer asks for a wider pool."""
+        k = self._check_k(k)
+        return max(k, min(int(getattr(backend, "min_passages", 0)), self.settings.max_k))
+
     def search(
         self, query: str, k: int | None = None, article_ids: Collection[str] | None = None
     ) -> list[Hit]:
@@ -146,7 +151,7 @@ class Assistant:
         question, turns = self._validate(question, history)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
-        hits, timings = self.retrieve(query, k, article_ids)
+        hits, timings = self.retrieve(query, self._pool(k, backend), article_ids)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         yield Retrieved(query, tuple(hits))
         t = time.perf_counter()
@@ -174,7 +179,7 @@ class Assistant:
         question, turns = self._validate(question, history)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
-        hits, timings = self.retrieve(query, k, article_ids)
+        hits, timings = self.retrieve(query, self._pool(k, backend), article_ids)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t = time.perf_counter()
         draft = backend.answer(question, hits, turns)

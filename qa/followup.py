@@ -23,6 +23,10 @@ _CONTINUATION = re.compile(
 )
 _NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|of|for|the|and)){0,4}\b")
 _MARKERS = re.compile(r"\[\d+\]")
+_NOT_NAMES = frozenset(
+    "The A An It They He She This That These Those What Who Which When Where Why How "
+    "According Sources The articles".split()
+)
 
 
 def needs_history(question: str) -> bool:
@@ -39,15 +43,19 @@ def standalone_query(question: str, history: Sequence[dict[str, str]], backend: 
         condensed = condense(question, history)
         if isinstance(condensed, str) and condensed.strip():
             return " ".join(condensed.split())
-    previous = " ".join(users[-1].split())
+    # Carry the names of the last exchange into the new question, not the whole old
+    # question: its other words would pull retrieval back to what was already answered.
+    previous = _MARKERS.sub("", users[-1])
     answers = [t["content"] for t in history if t["role"] == "assistant"]
+    head = _MARKERS.sub("", answers[-1])[:300] if answers else ""
     names: list[str] = []
-    if answers:
-        # Names from the start of the last answer (its answer-first sentence).
-        head = _MARKERS.sub("", answers[-1])[:300]
-        for m in _NAME.finditer(head):
+    for text in (previous, head):
+        for m in _NAME.finditer(text):
             name = m.group(0)
-            if name.split()[0] not in {"The", "A", "An", "It", "They", "He", "She", "This"}:
-                names.append(name)
-    extra = " ".join(dict.fromkeys(n for n in names if n.lower() not in previous.lower()))
-    return " ".join(p for p in (previous, extra, question) if p)
+            if m.start() == 0 and len(name.split()) == 1:
+                continue  # a capitalised first word is usually not a name
+            if name.split()[0] in _NOT_NAMES:
+                continue
+            names.append(name)
+    extra = " ".join(dict.fromkeys(n for n in names if n.lower() not in question.lower()))
+    return f"{question} {extra}".strip() if extra else f"{' '.join(previous.split())} {question}"

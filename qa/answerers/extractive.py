@@ -42,7 +42,7 @@ CONFLICT_MARGIN = 0.20
 EXTRA_MARGIN = 0.12
 SURE_COSINE = 0.6
 
-_TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON}
+_TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON, q.ACRONYM}
 _COUNTED = re.compile(
     r"how (?:many|much)\s+([\w\- ]+?)\s+(?:are|is|were|was|has|have|had|did|do|does|will|"
     r"would|could|in|of|to)\b",
@@ -95,6 +95,7 @@ class _VectorCache:
 
 class ExtractiveAnswerer:
     name = "extractive"
+    min_passages = 8  # sentence scoring is cheap; a wider pool finds more claims
 
     def __init__(self, assistant: Assistant) -> None:
         self._assistant = assistant
@@ -200,7 +201,7 @@ class ExtractiveAnswerer:
             if listing:
                 return Draft(listing, False, tuple(evidence), conflict=True)
         if own.qtype in _TYPED:
-            found = _typed_answer(own, ranked, best)
+            found = _typed_answer(own, ranked, best, self._key_term(own), self._idf())
             if found is None:
                 if own.qtype in {q.PERSON, q.PLACE} and best.lexical >= 0.5:
                     return Draft(f"{_quote(best.text)} {cite(best)}", False, tuple(evidence))
@@ -220,6 +221,12 @@ class ExtractiveAnswerer:
         for s in _more(own, ranked, best):
             text += f" {_quote(s.text)} {cite(s)}"
         return Draft(text, False, tuple(evidence))
+
+    def _key_term(self, parsed: q.Question) -> str | None:
+        """The question's rarest corpus word that is neither a name nor the counted noun."""
+        idf = self._idf()
+        known = [k for k in _predicate(parsed) if k in idf]
+        return max(known, key=lambda k: (idf[k], k)) if known else None
 
     def _author(self, passages: Sequence[Hit]) -> Draft:
         snap = self._assistant.snapshot()
@@ -340,10 +347,19 @@ def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
 
 
 def _typed_answer(
-    parsed: q.Question, ranked: list[_Sentence], best: _Sentence
+    parsed: q.Question,
+    ranked: list[_Sentence],
+    best: _Sentence,
+    key_term: str | None,
+    known_terms: dict[str, float],
 ) -> tuple[str, _Sentence] | None:
+    """The first well-ranked sentence holding a span of the asked type. For figures, the
+    sentence must also use `key_term`: the rarest word saying what is counted."""
     asked = {n.lower().strip("’'.") for n in parsed.names} | set(parsed.keywords)
     predicate = _predicate(parsed)
+    role = q.role_noun(parsed.text)
+    if role and terms.stem(role) not in known_terms:
+        role = None  # the corpus never uses that word: any fresh name may be the answer
 
     def known(part: str) -> bool:
         word = re.sub(r"[’']s$", "", part).lower().strip("’'.")
@@ -361,6 +377,9 @@ def _typed_answer(
                 return re.sub(r"[’']s$", "", c)
         return None
 
+    def self_key(text: str) -> bool:
+        return not key_term or key_term in set(terms.terms(text))
+
     for s in ranked[:6]:
         if s.score < best.score - TYPED_MARGIN:
             break
@@ -368,7 +387,7 @@ def _typed_answer(
             continue
         found: str | None = None
         if parsed.qtype == q.NUMBER:
-            if _about(s.text, parsed, predicate):
+            if _about(s.text, parsed, predicate) and self_key(s.text):
                 nums = spans.numbers(s.text)
                 found = nums[0].group(0) if nums else None
         elif parsed.qtype == q.DATE:
@@ -382,8 +401,13 @@ def _typed_answer(
             found = fresh(spans.people(s.text))
         elif parsed.qtype == q.PLACE:
             found = fresh(spans.places(s.text))
+        elif parsed.qtype == q.NAME and role:
+            found = fresh([c for c in spans.names(s.text) if spans.near(s.text, c, role)])
         elif parsed.qtype in {q.NAME, q.ORG}:
             found = fresh(spans.names(s.text))
+        elif parsed.qtype == q.ACRONYM:
+            acronym = re.search(r"\b([A-Z][A-Za-z.]{1,9})\b(?= stand for|\??$)", parsed.text)
+            found = spans.expansion(s.text, acronym.group(1)) if acronym else None
         if found:
             return found[0].upper() + found[1:], s
     return None

@@ -19,7 +19,8 @@ STOPWORDS = frozenset(
         "to too under until up very was we were what when where which while who whom whose why "
         "will with would you your yours according article articles tell me give many much name "
         "kind kinds type types list mentioned mention describe described according report "
-        "reported reports one author authors writer piece outlet story far stand"
+        "reported reports one author authors writer piece outlet story far stand claim claims "
+        "claimed state states stated"
     ).split()
 )
 
@@ -33,9 +34,11 @@ NUMBER, PERSON, DATE, PLACE, DURATION, LIST, REASON, GENERAL = (
     "reason",
     "general",
 )
-ORG, NAME, AUTHOR, PUBLISHER = "org", "name", "author", "publisher"
+ORG, NAME, AUTHOR, PUBLISHER, ACRONYM = "org", "name", "author", "publisher", "acronym"
 
 _TYPES = [
+    (ACRONYM, re.compile(r"\bwhat (does|do|did) (the )?(abbreviation |acronym |initials )?"
+                         r"[A-Z][A-Za-z.]{1,9} stand for\b|\bwhat is [A-Z]{2,9}\b\??$", re.I)),
     (AUTHOR, re.compile(r"^\s*(who (wrote|authored|is the (author|writer))|by whom)\b", re.I)),
     (PUBLISHER, re.compile(r"\b(which|what) (\w+ ){0,2}(outlet|publication|newspaper|site|website|"
                            r"publisher)\b.*\b(publish|ran|run|carried|post)|^\s*who published\b",
@@ -65,6 +68,19 @@ _TYPES = [
     (REASON, re.compile(r"^\s*why\b|\bwhat (is|was|are|were) the reasons?\b|\bfor what reason\b"
                         r"|\bwhat motivat", re.I)),
 ]  # fmt: skip
+
+
+_ROLE = re.compile(
+    r"\bname of (?:the |this |that )?((?:[\w’'-]+ ){0,3}?[\w’'-]+?)"
+    r"(?= who| that| which| to| in| of| for| near| at| with| from|\?|$)",
+    re.I,
+)
+
+
+def role_noun(text: str) -> str | None:
+    """'What is the name of the NATO spokesperson who ...' -> 'spokesperson'."""
+    m = _ROLE.search(text)
+    return m.group(1).split()[-1].lower() if m else None
 
 
 @dataclass(frozen=True)

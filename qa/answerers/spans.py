@@ -76,19 +76,61 @@ def people(sentence: str) -> list[str]:
 
 def places(sentence: str) -> list[str]:
     """Capitalised spans after a place preposition first, then the other capitalised spans."""
-    near: list[str] = []
+    close: list[str] = []
     rest: list[str] = []
     for m in CAPITALISED.finditer(sentence):
         if m.start() == 0:
             continue
+        if len(m.group(0).split()) == 1 and re.search(r"(an|ian|ese|ish)$", m.group(0)):
+            continue  # a demonym ("Russian") is not a place
         before = sentence[max(0, m.start() - 12) : m.start()]
-        (near if GEO_PREP.search(before) else rest).append(m.group(0))
-    return near + [r for r in rest if r not in near]
+        (close if GEO_PREP.search(before) else rest).append(m.group(0))
+    return close
+
+
+def expansion(sentence: str, acronym: str) -> str | None:
+    """'the Korean People’s Army (KPA)' -> 'Korean People’s Army' for acronym 'KPA'."""
+    m = re.search(
+        rf"((?:[A-Z][\w’'\-]*\s+(?:of\s+|for\s+|and\s+|the\s+)?){{1,8}})\(\s*{re.escape(acronym)}\s*\)",
+        sentence,
+    )
+    return " ".join(m.group(1).split()) if m else None
+
+
+def near(sentence: str, candidate: str, role: str) -> bool:
+    """Whether `candidate` is in apposition to the role word: "Maria Zakharova, spokesperson",
+    "the NATO spokesperson Mark Rutte" -- only names, articles and commas between them."""
+    low = sentence.lower()
+    c = low.find(candidate.lower())
+    if c < 0:
+        return False
+    for m in re.finditer(rf"\b{re.escape(role)}\w*", low):
+        if m.start() > c:
+            between = sentence[c + len(candidate) : m.start()]
+        else:
+            between = sentence[m.end() : c]
+        words = re.findall(r"[\w’'\-]+", between)
+        if len(words) <= 4 and all(w[0].isupper() or w in _GLUE for w in words):
+            return True
+    return False
+
+
+_GLUE = frozenset({"the", "a", "an", "of", "for", "its", "their"})
+
+
+_LEADING = frozenset("The A An This That These Those It In On At For But And Its Their".split())
 
 
 def names(sentence: str) -> list[str]:
     """Capitalised spans and acronyms that are not the sentence's first word."""
-    return [m.group(0) for m in CAPITALISED.finditer(sentence) if m.start() > 0]
+    out = []
+    for m in CAPITALISED.finditer(sentence):
+        words = m.group(0).split()
+        while words and words[0] in _LEADING:
+            words = words[1:]
+        if m.start() > 0 and words:
+            out.append(" ".join(words))
+    return out
 
 
 PLACEHOLDER = re.compile(
