@@ -200,15 +200,21 @@ def content_text(content: Any) -> str:
 
 def history_turns(history: list[Any], answers: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages back to `{"role", "content"}` turns; decorated answers to their text."""
-    turns = []
+    turns: list[dict[str, str]] = []
     for message in history or []:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
         if (message.get("metadata") or {}).get("title"):
             continue
         text = content_text(message.get("content"))
-        if message["role"] == "assistant" and text in answers:
-            text = answers[text]["answer"]["answer"]
+        record = answers.get(text) if message["role"] == "assistant" else None
+        if record and record.get("error"):
+            # A failed turn is not conversation: drop it and the question that caused it.
+            if turns and turns[-1]["role"] == "user":
+                turns.pop()
+            continue
+        if record:
+            text = record["answer"]["answer"]
         if text.strip():
             turns.append({"role": message["role"], "content": text})
     return turns
@@ -266,18 +272,13 @@ class FeedbackLog:
 
 
 # -- the app -----------------------------------------------------------------------------
-def _human_error(exc: Exception) -> gr.Error:
+def error_text(exc: Exception) -> str:
+    """A failure as a chat message: what happened and what to do, never a stack trace."""
     if isinstance(exc, NewsQAError):
-        title = {502: "Answerer unavailable", 503: "Index unavailable", 404: "Not found"}
-        return gr.Error(
-            _esc(str(exc)),
-            title=title.get(exc.http_status, "Cannot answer that"),
-            print_exception=False,
-        )
+        titles = {502: "Answerer unavailable", 503: "Index unavailable", 404: "Not found"}
+        return f"⚠️ **{titles.get(exc.http_status, 'Cannot answer that')}.** {_md(str(exc))}"
     log.exception("chat failed")
-    return gr.Error(
-        "Something went wrong on the server; the details are in its log.", title="Server error"
-    )
+    return "⚠️ **Server error.** Something went wrong on the server; the details are in its log."
 
 
 def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
@@ -316,12 +317,16 @@ def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
                     text += event
                     yield prefix + _md(text), panel, answers
         except Exception as exc:
-            raise _human_error(exc) from None
+            # Shown in the chat (Gradio's error modal would blank the chat and lock the box).
+            shown = error_text(exc)
+            answers[shown] = {"error": True}
+            yield shown, EMPTY_SOURCES, answers
 
     def rate(answers: dict[str, Any], like: gr.LikeData) -> None:
         record = answers.get(content_text(like.value))
-        if record is None:
-            raise gr.Error("Only answers given in this session can be rated.", title="Feedback")
+        if record is None or record.get("error"):
+            gr.Warning("Only answers given in this session can be rated.")
+            return
         feedback.append(feedback_item(record, like.liked is True))
         gr.Info("Thanks: your rating was saved.")
 
@@ -338,6 +343,7 @@ def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 list(ANSWERERS),
                 value=settings.answerer,
                 label="Answerer",
+                elem_id="nq-answerer",
                 info="extractive needs no LLM; the others need a configured backend.",
                 interactive=True,
                 scale=0,

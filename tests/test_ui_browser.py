@@ -1,0 +1,241 @@
+"""The chat UI in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+One `qa serve` runs for this module on an index of the seed articles plus one article full
+of markup (`<script>`, an `onerror` image, an `onmouseover` tag) that must show as text.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from index.settings import Settings
+from tests.conftest import SEEDS
+from tests.test_api import QUESTION, Server, start_server, stop_servers, wait_ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+EVIL_ID = "900_markup.txt"
+EVIL = """Widget Maker Recalls Heaters After Fires
+Staff reporter
+Acme Widgets said on Monday that it would recall 40,000 space heaters \
+<script>window.__pwned = "script"</script> after reports of fires in three homes. \
+<img src="x" onerror="window.__pwned = 'img'"> The recall covers heaters sold since March.
+The company said customers should stop using the heaters at once and return them for a \
+refund. <b onmouseover="window.__pwned = 'hover'">Regulators</b> said no injuries were reported.
+"""
+EVIL_QUESTION = "How many space heaters will Acme Widgets recall?"
+BOT = "#nq-chat [data-testid='bot']"
+SOURCES = "#nq-sources"
+
+
+@pytest.fixture(scope="module")
+def ui_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Settings:
+    from index.build import build_index
+
+    root = tmp_path_factory.mktemp("ui")
+    corpus = root / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / EVIL_ID).write_text(EVIL)
+    settings = Settings(data_dir=root / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def server(ui_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(ui_settings.data_dir, tmp_path_factory.mktemp("ui-server"))
+    try:
+        wait_ready(s)
+        yield s
+    finally:
+        stop_servers(s)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run `make browser-deps` (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url + "/")
+    page.wait_for_selector("#nq-question textarea")
+    yield page
+    context.close()
+    assert dialogs == [], "a dialog opened: some script ran"
+
+
+def ask(page: Any, question: str) -> str:
+    """Type a question, press Enter, wait for the finished answer; return its text."""
+    before = page.locator(BOT).count()
+    page.fill("#nq-question textarea", question)
+    page.keyboard.press("Enter")
+    return wait_answer(page, before)
+
+
+def wait_answer(page: Any, before: int) -> str:
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, before]
+    )
+    # Finished when the box is enabled again (it is locked while the answer streams).
+    page.wait_for_selector("#nq-question textarea:not([disabled])")
+    return str(page.locator(BOT).last.inner_text())
+
+
+def test_question_streams_a_cited_answer_and_opens_its_source(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    # Record every state of the answer bubble, to see that the text arrived in pieces.
+    page.evaluate(
+        """() => {
+        window.__states = [];
+        new MutationObserver(() => {
+            const bots = document.querySelectorAll("#nq-chat [data-testid='bot']");
+            if (bots.length) window.__states.push(bots[bots.length - 1].innerText);
+        }).observe(document.body, {subtree: true, childList: true, characterData: true});
+    }"""
+    )
+    text = ask(page, QUESTION)
+    assert "Zakharova" in text and "[1]" in text
+    states = [s for s in page.evaluate("window.__states") if s.strip()]
+    assert len(set(states)) >= 2, states
+    assert states[0] != text
+
+    expected = httpx.post(server.url + "/v1/ask", json={"question": QUESTION}, timeout=60).json()
+    first = expected["citations"][0]
+    source = page.locator("#nq-source-1")
+    summary = source.locator("summary").first
+    assert summary.inner_text().startswith("[1]")
+    assert first["title"] in summary.inner_text()
+    mark = source.locator(".nq-excerpt mark.nq-hl")
+    assert not mark.is_visible()  # closed until clicked
+    summary.click()
+    assert mark.is_visible()
+    assert " ".join(mark.inner_text().split()) == " ".join(first["quote"].split())
+    assert first["article_id"] in source.locator(".nq-meta").inner_text()
+    excerpt = source.locator(".nq-excerpt").inner_text()
+    assert len(excerpt) > len(first["quote"]) + 100  # the passage sits inside its article
+
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+
+
+def test_follow_up_shows_what_was_searched_for(page: Any) -> None:
+    ask(page, QUESTION)
+    text = ask(page, "What did she say about the troops?")
+    assert "searched for:" in text
+    assert "Zakharova" in text.split("searched for:")[1]
+    assert "Searched for" in page.locator(f"{SOURCES} .nq-query").first.inner_text()
+
+
+def test_conflict_stands_out_and_abstention_reads_as_one(page: Any) -> None:
+    text = ask(page, "How many North Korean soldiers are already in Russia?")
+    assert "The sources disagree" in text
+    assert page.locator(f"{SOURCES} .nq-conflict").is_visible()
+    assert page.locator(f"{SOURCES} .nq-source").count() >= 2
+
+    text = ask(page, "Who won the 2022 World Cup?")
+    assert text.startswith("🤷")
+    assert "⚠️" not in text
+    assert page.locator(f"{SOURCES} .nq-abstain").is_visible()
+    assert page.locator(f"{SOURCES} .nq-source").count() == 0
+
+
+def test_example_then_thumbs_save_gold_schema_feedback(page: Any, ui_settings: Settings) -> None:
+    feedback = ui_settings.data_dir / "feedback.jsonl"
+    feedback.unlink(missing_ok=True)
+    page.get_by_role("button", name="Select example 2: Who is Maria Zakharova?").click()
+    wait_answer(page, 0)
+
+    page.locator("#nq-chat button[aria-label='Like']").last.click()
+    lines = _wait_lines(feedback, 1)
+    page.locator("#nq-chat button[aria-label='Dislike']").last.click()
+    lines = _wait_lines(feedback, 2)
+
+    up, down = (json.loads(line) for line in lines)
+    for item in (up, down):
+        assert {"id", "question", "answers", "sources", "kind"} <= set(item)
+        assert item["question"] == "Who is Maria Zakharova?"
+        assert item["citations"] and "[1]" in item["answer"]
+    assert up["rating"] == "up" and down["rating"] == "down"
+    assert up["kind"] == "factoid" and "history" not in up
+    assert up["sources"] == ["003_69af64450ae759f3.txt"]
+    assert "Zakharova" in up["answers"][0] and "[1]" not in up["answers"][0]
+    assert down["answers"] == [] and down["sources"] == []
+    assert up["id"] != down["id"]
+
+
+def _wait_lines(path: Path, n: int, timeout: float = 15) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(lines := path.read_text().splitlines()) >= n:
+            return lines
+        time.sleep(0.1)
+    raise AssertionError(f"{path} has fewer than {n} lines")
+
+
+def test_markup_in_an_article_is_shown_as_text(page: Any) -> None:
+    text = ask(page, EVIL_QUESTION)
+    assert "40,000" in text
+    assert '<script>window.__pwned = "script"</script>' in text  # shown, not run
+
+    source = page.locator("#nq-source-1")
+    source.locator("summary").first.click()
+    assert EVIL_ID in source.locator(".nq-meta").inner_text()
+    source.locator(".nq-full > summary").click()
+    assert "<script>" in source.locator("mark.nq-hl").first.inner_text()
+    whole = source.locator(".nq-full .nq-article").inner_text()
+    assert '<img src="x" onerror=' in whole and '<b onmouseover="' in whole
+    page.get_by_text("Regulators").last.hover()
+    time.sleep(0.3)
+
+    assert page.evaluate("window.__pwned") is None
+    for sel in ("script", "img", "b[onmouseover]", "[onerror]"):
+        assert page.locator(f"{SOURCES} {sel}").count() == 0, sel
+        assert page.locator(f"#nq-chat {sel}").count() == 0, sel
+
+
+def test_errors_are_human_and_the_chat_goes_on(page: Any) -> None:
+    text = ask(page, "x" * 2001)
+    assert "⚠️" in text and "the limit is 2000" in text
+    assert "Traceback" not in page.content()
+    text = ask(page, QUESTION)  # the box is usable again, and the failed turn is not history
+    assert "Zakharova" in text and "searched for" not in text
+
+
+def test_answerer_chooser_reaches_the_assistant(page: Any) -> None:
+    page.locator("#nq-answerer input").click()
+    page.get_by_role("option", name="llamacpp").click()
+    text = ask(page, QUESTION)
+    # No GGUF model is configured here: the llamacpp backend falls back, and says so.
+    assert "llamacpp" in text and "[1]" in text
