@@ -22,7 +22,7 @@ index: install
 
 run: install
 	$(QA) index
-	$(QA) search "fake IDs" --k 3
+	$(QA) serve
 
 lint: install
 	$(VENV)/bin/ruff check qa index eval tests
@@ -31,7 +31,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+# Debian's Chromium for the browser tests (Playwright drives it; no `playwright install`).
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+pytest: install browser-deps
 	$(PY) -m pytest -q
 
 test: lint typecheck pytest
