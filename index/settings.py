@@ -71,6 +71,14 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Files larger than this are skipped."
     )
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
+    min_score: float = Field(
+        default=0.45,
+        description="Extractive: abstain when the best sentence scores below this "
+        "(cosine + keyword coverage; calibrated on eval/gold.jsonl).",
+    )
+    min_cosine: float = Field(
+        default=0.30, description="Extractive: abstain when no sentence is this similar."
+    )
     answerer: str = Field(
         default="extractive", description="Default answerer: extractive, llamacpp or openai."
     )

@@ -33,9 +33,6 @@ from qa.retrieve import Hit
 if TYPE_CHECKING:
     from qa.assistant import Assistant
 
-# Calibrated on eval/gold.jsonl (eval/README.md has the trade-off table).
-MIN_COSINE = 0.30
-MIN_SCORE = 0.45
 LEXICAL_WEIGHT = 0.45
 TYPED_MARGIN = 0.15  # how far below the best sentence a typed answer may be found
 CONFLICT_MARGIN = 0.20
@@ -184,7 +181,12 @@ class ExtractiveAnswerer:
             if predicate and len(absent) * 2 >= len(predicate):
                 return _abstain(_missing_message(own.qtype))
         ranked = self._rank([question, query], context.keywords, passages)
-        if not ranked or ranked[0].cosine < MIN_COSINE or ranked[0].score < MIN_SCORE:
+        settings = self._assistant.settings
+        if (
+            not ranked
+            or ranked[0].cosine < settings.min_cosine
+            or ranked[0].score < settings.min_score
+        ):
             return _abstain("The articles don't say.")
 
         evidence: list[Evidence] = []

@@ -105,10 +105,9 @@ def near(sentence: str, candidate: str, role: str) -> bool:
     if c < 0:
         return False
     for m in re.finditer(rf"\b{re.escape(role)}\w*", low):
-        if m.start() > c:
-            between = sentence[c + len(candidate) : m.start()]
-        else:
-            between = sentence[m.end() : c]
+        between = (
+            sentence[c + len(candidate) : m.start()] if m.start() > c else sentence[m.end() : c]
+        )
         words = re.findall(r"[\w’'\-]+", between)
         if len(words) <= 4 and all(w[0].isupper() or w in _GLUE for w in words):
             return True
