@@ -49,7 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = sweep(args.gold, [float(t) for t in args.thresholds.split(",")])
     print(
-        "| min_score | answerable correct | wrong answers | false abstentions | unanswerable abstained |"
+        "| min_score | answerable correct | wrong answers | false abstentions"
+        " | unanswerable abstained |"
     )
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
