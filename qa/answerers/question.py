@@ -20,7 +20,7 @@ STOPWORDS = frozenset(
         "will with would you your yours according article articles tell me give many much name "
         "kind kinds type types list mentioned mention describe described according report "
         "reported reports one author authors writer piece outlet story far stand claim claims "
-        "claimed state states stated"
+        "claimed state states stated reportedly allegedly actually eventually currently"
     ).split()
 )
 
