@@ -403,6 +403,11 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, path: str =
         footer_links=["api"],
         run_history=False,
         css=CSS,
+        # System fonts: the bundled web font's bold face lacks some glyphs when offline.
+        theme=gr.themes.Default(
+            font=("ui-sans-serif", "system-ui", "sans-serif"),
+            font_mono=("ui-monospace", "monospace"),
+        ),
         ssr_mode=False,
         mcp_server=False,
     )
