@@ -53,7 +53,7 @@ def _read(path: Path, max_bytes: int) -> Article | Skipped:
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        return Skipped(path, "disappeared while indexing")
+        return Skipped(path, "disappeared while indexing (or a broken link)")
     except OSError as exc:  # permission denied, a symlink loop, a folder named *.txt
         return Skipped(path, f"cannot be read ({exc.strerror or exc})")
     if b"\x00" in data:

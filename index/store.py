@@ -124,15 +124,27 @@ class IndexSnapshot:
     def title(self, article_id: str) -> str:
         return str(self.articles[article_id]["title"])
 
+    def store_error(self, exc: BaseException) -> Exception:
+        """The named error for a failed Chroma call: server down, or unreadable files."""
+        if self.settings.chroma_url:
+            with self._lock:
+                self._collection = None  # reconnect on the next call
+            return store_unavailable(self.settings, exc)
+        return IndexCorruptError(
+            f"The Chroma files in {self.gen_dir} cannot be read ({exc}); run `qa index --rebuild`."
+        )
+
     def collection(self) -> Any:
         if self._collection is None:
             with self._lock:
                 if self._collection is None:
-                    client = chroma_client(self.settings, self.gen_dir)
                     try:
+                        client = chroma_client(self.settings, self.gen_dir)
                         self._collection = client.get_collection(
                             collection_name(self.settings, self.gen_dir)
                         )
+                    except StoreUnavailableError:
+                        raise
                     except Exception as exc:
                         if self.settings.chroma_url:
                             raise store_unavailable(self.settings, exc) from exc

@@ -50,9 +50,13 @@ def dense_search(
     snap: IndexSnapshot, vector: np.ndarray, n: int, article_ids: Collection[str] | None
 ) -> list[tuple[int, float]]:
     where = {"article_id": {"$in": sorted(article_ids)}} if article_ids else None
-    res = snap.collection().query(
-        query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
-    )
+    collection = snap.collection()
+    try:
+        res = collection.query(
+            query_embeddings=[vector.tolist()], n_results=n, where=where, include=["distances"]
+        )
+    except Exception as exc:
+        raise snap.store_error(exc) from exc
     out = []
     for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
         if cid in snap.by_id:
