@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from index.settings import Settings
 from tests.conftest import SEEDS, free_port
@@ -351,6 +353,51 @@ def test_oversized_bodies_are_413(api: httpx.Client) -> None:
     assert_error(api.post("/v1/ask", content=chunks()), 413)
     many_turns = {"question": "q", "history": [TURN] * 10_000}
     assert api.post("/v1/ask", json=many_turns).status_code in (413, 422)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+ASK_BODIES = st.fixed_dictionaries(
+    {"question": st.text(max_size=300) | JSON},
+    optional={
+        "k": st.integers() | JSON,
+        "answerer": st.sampled_from(["extractive", "nope", ""]) | JSON,
+        "history": st.lists(
+            st.fixed_dictionaries(
+                {"role": st.sampled_from(["user", "assistant", "system"]), "content": JSON}
+            ),
+            max_size=3,
+        )
+        | JSON,
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(route=st.sampled_from(["/v1/ask", "/v1/search", "/v1/chat/completions"]), body=JSON)
+def test_any_json_gets_an_answer_or_a_4xx(api: httpx.Client, route: str, body: Any) -> None:
+    r = api.post(route, json=body)
+    assert r.status_code in (200, 413, 422), r.text
+    if r.status_code != 200:
+        assert r.json()["error"]["message"]
+
+
+@settings(
+    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(body=ASK_BODIES)
+def test_ask_shaped_bodies_get_an_answer_or_a_4xx(api: httpx.Client, body: Any) -> None:
+    r = api.post("/v1/ask", json=body)
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        assert isinstance(r.json()["citations"], list)
+    else:
+        assert r.json()["error"]["message"]
 
 
 def test_server_keeps_answering_after_bad_input(api: httpx.Client) -> None:
