@@ -1,0 +1,32 @@
+"""`make test` runs the harness on the packaged gold set with the default answerer and fails
+under the agreed minimums (see eval/README.md: the abstention bars are the product's
+targets; the accuracy bar is a regression floor below the committed baseline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval.harness import check_bars, evaluate, load_gold
+from index.settings import Settings
+from qa.assistant import Assistant
+
+pytestmark = pytest.mark.slow
+
+GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
+
+BARS = {
+    "min_accuracy": 0.78,
+    "min_abstention": 0.80,
+    "max_false_abstention": 0.05,
+    "min_citation_validity": 1.0,
+}
+
+
+def test_default_answerer_meets_the_agreed_minimums(seed_settings: Settings) -> None:
+    results = evaluate(Assistant(seed_settings), load_gold(GOLD), progress=False)
+    summary = results["summary"]
+    assert summary["answerer"] == "extractive"
+    assert summary["duplicate_rate"] == 0
+    assert check_bars(summary, BARS) == [], summary
