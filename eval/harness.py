@@ -192,7 +192,7 @@ def _row(
         "query": answer["trace"]["query"],
         "passages": [
             {key: p.get(key) for key in ("article_id", "chunk_id", "start", "end", "score", "text")}
-            for p in answer["trace"]["passages"]
+            for p in prediction.passages
         ],
         "latency_ms": round(latency_ms, 1),
         "metrics": metrics,

@@ -59,11 +59,15 @@ class Prediction:
 
     @classmethod
     def from_answer(cls, answer: Mapping[str, Any]) -> Prediction:
+        trace = answer.get("trace") or {}
+        passages = tuple(trace.get("passages") or ())
+        # The answerer may have read a wider pool; retrieval is scored on the top k.
+        k = trace.get("k")
         return cls(
             answer=str(answer["answer"]),
             abstained=bool(answer["abstained"]),
             citations=tuple(answer.get("citations") or ()),
-            passages=tuple((answer.get("trace") or {}).get("passages") or ()),
+            passages=passages[:k] if isinstance(k, int) and k > 0 else passages,
             conflict=bool(answer.get("conflict")),
         )
 

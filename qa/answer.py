@@ -54,8 +54,9 @@ class Retrieved:
 @dataclass
 class Trace:
     query: str  # the standalone query used for retrieval
-    passages: list[dict[str, Any]]
+    passages: list[dict[str, Any]]  # what the answerer read, best first
     timings_ms: dict[str, float] = field(default_factory=dict)
+    k: int = 0  # passages asked for; the answerer may read a wider pool
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "trace": {
                 "query": self.trace.query,
+                "k": self.trace.k,
                 "passages": self.trace.passages,
                 "timings_ms": {k: round(v, 2) for k, v in self.trace.timings_ms.items()},
             },

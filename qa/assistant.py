@@ -164,7 +164,7 @@ class Assistant:
         assert draft is not None, f"answerer {backend.name} ended without a draft"
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        yield self._finish(question, query, hits, draft, backend.name, timings)
+        yield self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
 
     def ask(
         self,
@@ -185,7 +185,7 @@ class Assistant:
         draft = backend.answer(question, hits, turns)
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return self._finish(question, query, hits, draft, backend.name, timings)
+        return self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
 
     def _finish(
         self,
@@ -195,6 +195,7 @@ class Assistant:
         draft: Draft,
         name: str,
         timings: dict[str, float],
+        k: int,
     ) -> Answer:
         snap = self.snapshot()
         text, citations, uncited = finalize(draft, snap)
@@ -205,7 +206,7 @@ class Assistant:
             citations=citations,
             answerer=name,
             timings_ms=timings,
-            trace=Trace(query=query, passages=[h.to_dict() for h in hits], timings_ms=timings),
+            trace=Trace(query=query, passages=[h.to_dict() for h in hits], timings_ms=timings, k=k),
             conflict=draft.conflict,
             notice=draft.notice,
             uncited=uncited and not draft.abstained,

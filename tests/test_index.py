@@ -123,7 +123,7 @@ def test_build_killed_midway_keeps_old_index_and_rerun_matches_clean_build(
         for s in f.read_text().replace("\n", " ").split(". ")
         if len(s.split()) > 6
     ]
-    for i in range(120):  # enough chunks that embedding takes a while
+    for i in range(50):  # enough chunks that embedding takes a few seconds
         body = " ".join(
             f"In report {i}-{j}, {s}" for j, s in enumerate(sentences[i % 40 : i % 40 + 12])
         )
