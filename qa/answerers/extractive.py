@@ -47,7 +47,7 @@ _COUNTED = re.compile(
 )
 _GROUPS = {"troop", "soldier", "forc", "fighter", "personnel", "men", "unit"}
 _ATTRIBUTION = re.compile(
-    r"\b(?:according to|reported by|estimated by)\s+((?:the\s+)?[A-Z][\w’'\-. ]{1,60}?)"
+    r"\b(?i:according to|reported by|estimated by)\s+((?:the\s+)?[A-Z][\w’'\-. ()]{1,60}?)"
     r"(?=[,.;]|\s+(?:is|are|has|have|was|were|say|said|that)\b)"
     r"|((?:[A-Z][\w’'\-.()]*\s?){1,7}?)\s+(?:\([A-Z]+\)\s+)?(?:also\s+)?(?:said|says|reported|"
     r"estimated|disclosed|claimed|stated|confirmed|suggested|believes|claims|estimates|"
