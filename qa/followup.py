@@ -21,7 +21,10 @@ _ANAPHORA = re.compile(
 _CONTINUATION = re.compile(
     r"^(and|also|what about|how about|why|when|where|who else|anything else|more)\b", re.I
 )
-_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|of|for|the|and)){0,4}\b")
+# "Kim Hong-ki", "Ministry of Foreign Affairs", "the 11th Corps" (an ordinal leads some names).
+_NAME = re.compile(
+    r"\b(?:\d{1,3}(?:st|nd|rd|th)\s+)?[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|of|for|the|and)){0,4}\b"
+)
 _MARKERS = re.compile(r"\[\d+\]")
 _NOT_NAMES = frozenset(
     "The A An It They He She This That These Those What Who Which When Where Why How "

@@ -38,6 +38,7 @@ TYPED_MARGIN = 0.15  # how far below the best sentence a typed answer may be fou
 CONFLICT_MARGIN = 0.20
 EXTRA_MARGIN = 0.12
 SURE_COSINE = 0.6
+CONTEXT_WEIGHT = 0.6
 
 _TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON, q.ACRONYM}
 _COUNTED = re.compile(
@@ -92,7 +93,7 @@ class _VectorCache:
 
 class ExtractiveAnswerer:
     name = "extractive"
-    min_passages = 8  # sentence scoring is cheap; a wider pool finds more claims
+    min_passages = 12  # sentence scoring is cheap; a wider pool finds more claims
 
     def __init__(self, assistant: Assistant) -> None:
         self._assistant = assistant
@@ -128,12 +129,19 @@ class ExtractiveAnswerer:
         return cached
 
     def _rank(
-        self, queries: Sequence[str], keywords: Sequence[str], passages: Sequence[Hit]
+        self,
+        queries: Sequence[str],
+        keywords: Sequence[str],
+        passages: Sequence[Hit],
+        context: Sequence[str] = (),
     ) -> list[_Sentence]:
+        """Sentences by score. `context` keywords (carried over from earlier turns) count
+        for less than the question's own: they say what it is about, not what it asks."""
         embed = self._assistant.embedder().embed_query
         qvecs = np.stack([embed(text) for text in dict.fromkeys(queries)])
         idf = self._idf()
-        weights = {k: idf.get(k, 0.0) for k in keywords}
+        weights = {k: CONTEXT_WEIGHT * idf.get(k, 0.0) for k in context}
+        weights.update({k: idf.get(k, 0.0) for k in keywords})
         total = sum(weights.values()) or 1.0
         out = []
         for h_i, hit in enumerate(passages):
@@ -180,7 +188,7 @@ class ExtractiveAnswerer:
             absent = [k for k in predicate if k not in self._idf()]
             if predicate and len(absent) * 2 >= len(predicate):
                 return _abstain(_missing_message(own.qtype))
-        ranked = self._rank([question, query], context.keywords, passages)
+        ranked = self._rank([question, query], own.keywords, passages, context.keywords)
         settings = self._assistant.settings
         if (
             not ranked
