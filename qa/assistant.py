@@ -109,6 +109,15 @@ class Assistant:
         k = self._check_k(k)
         return max(k, min(int(getattr(backend, "min_passages", 0)), self.settings.max_k))
 
+    def _scope(self, question: str, article_ids: Collection[str] | None) -> Collection[str] | None:
+        """The caller's filter, or the one article the question itself points at."""
+        if article_ids:
+            return article_ids
+        from qa.scope import referenced_article
+
+        scoped = referenced_article(question, self.snapshot().articles)
+        return [scoped] if scoped else None
+
     def search(
         self, query: str, k: int | None = None, article_ids: Collection[str] | None = None
     ) -> list[Hit]:
@@ -151,6 +160,7 @@ class Assistant:
         question, turns = self._validate(question, history)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
+        article_ids = self._scope(question, article_ids)
         hits, timings = self.retrieve(query, self._pool(k, backend), article_ids)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         yield Retrieved(query, tuple(hits))
@@ -179,6 +189,7 @@ class Assistant:
         question, turns = self._validate(question, history)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
+        article_ids = self._scope(question, article_ids)
         hits, timings = self.retrieve(query, self._pool(k, backend), article_ids)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t = time.perf_counter()

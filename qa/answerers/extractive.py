@@ -29,16 +29,18 @@ from qa.answerers import question as q
 from qa.citations import MARKER
 from qa.followup import standalone_query
 from qa.retrieve import Hit
+from qa.scope import without_reference
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
 
 LEXICAL_WEIGHT = 0.45
 TYPED_MARGIN = 0.15  # how far below the best sentence a typed answer may be found
-CONFLICT_MARGIN = 0.20
+CONFLICT_MARGIN = 0.30
 EXTRA_MARGIN = 0.12
 SURE_COSINE = 0.6
 CONTEXT_WEIGHT = 0.6
+PEOPLE_MARGIN = 0.3
 
 _TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON, q.ACRONYM}
 _COUNTED = re.compile(
@@ -172,7 +174,6 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
         query = standalone_query(question, history)
         own = q.analyze(question)
-        context = q.analyze(query)
         unknown = self._unknown_names(own.names)
         if unknown:
             return _abstain(f"The articles don't mention {', '.join(unknown)}.")
@@ -188,12 +189,23 @@ class ExtractiveAnswerer:
             absent = [k for k in predicate if k not in self._idf()]
             if predicate and len(absent) * 2 >= len(predicate):
                 return _abstain(_missing_message(own.qtype))
-        ranked = self._rank([question, query], own.keywords, passages, context.keywords)
+        # Words that point at one article ("in the ICARO Media Group article") chose the
+        # passages; they are not what the question asks about.
+        articles = self._assistant.snapshot().articles
+        asked = q.analyze(without_reference(question, articles))
+        ranked = self._rank(
+            [asked.text, without_reference(query, articles)],
+            asked.keywords,
+            passages,
+            q.analyze(without_reference(query, articles)).keywords,
+        )
         settings = self._assistant.settings
-        if (
-            not ranked
-            or ranked[0].cosine < settings.min_cosine
-            or ranked[0].score < settings.min_score
+        # "Who is quoted in the X article?" asks for the people of one article, however
+        # little the rest of the question resembles any sentence.
+        scoped_people = own.qtype == q.PEOPLE and asked.text != question
+        if not ranked or (
+            not scoped_people
+            and (ranked[0].cosine < settings.min_cosine or ranked[0].score < settings.min_score)
         ):
             return _abstain("The articles don't say.")
 
@@ -206,6 +218,14 @@ class ExtractiveAnswerer:
             return f"[{evidence.index(ev) + 1}]"
 
         best = ranked[0]
+        if own.qtype == q.PEOPLE:
+            # Everyone an article names answers "who is quoted in the X article?".
+            people = _people(own, ranked, math.inf if scoped_people else PEOPLE_MARGIN)
+            if people:
+                text = "; ".join(f"{name} {cite(s)}" for name, s in people) + "."
+                return Draft(text, False, tuple(evidence))
+            if scoped_people:
+                return _abstain("The articles don't name anyone for that.")
         if own.qtype == q.NUMBER:
             listing = self._conflict(own, ranked, passages, cite)
             if listing:
@@ -273,22 +293,19 @@ class ExtractiveAnswerer:
         claims: list[tuple[str, _Sentence, str]] = []
         seen: set[str] = set()
         articles: set[str] = set()
-        for s in ranked[:12]:
+        for s in ranked[:20]:
             if s.score < best.score - CONFLICT_MARGIN:
                 break
             if s.heading or not _about(s.text, parsed, predicate):
                 continue
-            nums = spans.numbers(s.text)
-            if not nums:
-                continue
-            value = nums[0].group(0)
-            key = _number_key(value)
-            if key in seen:
-                continue
-            seen.add(key)
-            articles.add(passages[s.hit].article_id)
-            who = _claimant(s.text) or _short_title(passages[s.hit].title)
-            claims.append((value, s, who))
+            for value in _figures(s.text, parsed, predicate)[:2]:
+                key = _number_key(value)
+                if key in seen:
+                    continue
+                seen.add(key)
+                articles.add(passages[s.hit].article_id)
+                who = _claimant(s.text) or _short_title(passages[s.hit].title)
+                claims.append((value, s, who))
         if len(claims) < 2 or len(articles) < 2:
             return None
         parts = [f"{who}: {value} {cite(s)}" for value, s, who in claims[:6]]
@@ -356,6 +373,35 @@ def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
     return True
 
 
+_MONEY_Q = re.compile(r"\b(?:how much|money|pay|paid|cost|price|dollars?|earn|receive|fund)", re.I)
+_PERCENT_Q = re.compile(r"\b(?:percent|percentage|share|proportion|rate)\b", re.I)
+_QUANTITY = {terms.stem(w) for w in ("number", "total", "figure", "count", "size", "strength")}
+_FIGURE_WORD = re.compile(r"[\w’'\-]+")
+
+
+def _figures(sentence: str, parsed: q.Question, predicate: set[str]) -> list[str]:
+    """The figures in a sentence that are about what the question asks: a word of the
+    counted thing (or of the question's predicate) stands within a few words of the figure,
+    and money or shares only when the question asks for them."""
+    wanted = set(predicate) | _counted(parsed) | _QUANTITY
+    if wanted & _GROUPS:
+        wanted |= _GROUPS
+    out = []
+    for m in spans.numbers(sentence):
+        value = m.group(0)
+        if "$" in value and not _MONEY_Q.search(parsed.text):
+            continue
+        if re.search(r"%|percent", value, re.I) and not _PERCENT_Q.search(parsed.text):
+            continue
+        before = _FIGURE_WORD.findall(sentence[max(0, m.start() - 80) : m.start()])[-6:]
+        after = _FIGURE_WORD.findall(sentence[m.end() : m.end() + 80])[:5]
+        window = {terms.stem(w) for w in before + after}
+        window |= {terms.stem(p) for w in after[:1] for p in w.split("-")}
+        if window & wanted:
+            out.append(value)
+    return out
+
+
 def _typed_answer(
     parsed: q.Question,
     ranked: list[_Sentence],
@@ -398,8 +444,9 @@ def _typed_answer(
         found: str | None = None
         if parsed.qtype == q.NUMBER:
             if _about(s.text, parsed, predicate) and self_key(s.text):
+                near = _figures(s.text, parsed, predicate)
                 nums = spans.numbers(s.text)
-                found = nums[0].group(0) if nums else None
+                found = near[0] if near else nums[0].group(0) if nums else None
         elif parsed.qtype == q.DATE:
             dates = [m.group(0) for m in spans.DATE.finditer(s.text)]
             dates += [m.group(0) for m in spans.PLACEHOLDER.finditer(s.text)]
@@ -421,6 +468,31 @@ def _typed_answer(
         if found:
             return found[0].upper() + found[1:], s
     return None
+
+
+def _people(
+    parsed: q.Question, ranked: list[_Sentence], margin: float
+) -> list[tuple[str, _Sentence]]:
+    """Distinct people named in the best-ranked sentences that name anyone, in rank order,
+    each with the sentence that names them; people the question names are not an answer."""
+    asked = {terms.stem(n) for n in parsed.names}
+    named = [(s, spans.people(s.text)) for s in ranked[:80] if not s.heading]
+    named = [(s, people) for s, people in named if people]
+    if not named:
+        return []
+    top = named[0][0].score
+    out: list[tuple[str, _Sentence]] = []
+    seen: set[str] = set()
+    for s, people in named:
+        if s.score < top - margin or len(out) >= 6:
+            break
+        for person in people:
+            surname = terms.stem(person.split()[-1].strip("."))
+            if surname in seen or surname in asked:
+                continue
+            seen.add(surname)
+            out.append((person, s))
+    return out
 
 
 def _more(parsed: q.Question, ranked: list[_Sentence], best: _Sentence) -> list[_Sentence]:

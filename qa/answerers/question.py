@@ -35,6 +35,7 @@ NUMBER, PERSON, DATE, PLACE, DURATION, LIST, REASON, GENERAL = (
     "general",
 )
 ORG, NAME, AUTHOR, PUBLISHER, ACRONYM = "org", "name", "author", "publisher", "acronym"
+PEOPLE = "people"  # several people: "Which experts are quoted ...?"
 
 _TYPES = [
     (ACRONYM, re.compile(r"\bwhat (does|do|did) (the )?(abbreviation |acronym |initials )?"
@@ -43,6 +44,12 @@ _TYPES = [
     (PUBLISHER, re.compile(r"\b(which|what) (\w+ ){0,2}(outlet|publication|newspaper|site|website|"
                            r"publisher)\b.*\b(publish|ran|run|carried|post)|^\s*who published\b",
                            re.I)),
+    (PEOPLE, re.compile(r"\b(?:which|what|who are the|who were the|name the)\s+"
+                        r"(?:(?!(?:do|does|did|term|word|kind|type|name|is|are|was|were)\b)"
+                        r"[\w.\-]+\s+)?"
+                        r"(?:experts|officials|analysts|leaders|people|specialists|spokes\w*people|"
+                        r"spokesmen|ministers|politicians|diplomats|commentators|scholars|"
+                        r"researchers|observers|persons|individuals)\b", re.I)),
     (ORG, re.compile(r"\b(which|what) (\w+ ){0,2}(outlet|newspaper|network|organi[sz]ation|agency|"
                      r"company|publication|think tank|institution|media|channel|body|alliance|"
                      r"service|university|center|centre)\b", re.I)),

@@ -11,7 +11,8 @@ _QUALIFIER = (
 )
 NUMBER = re.compile(
     _QUALIFIER
-    + r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|thousand|percent|%))?(?![\w])"
+    + r"(?<![\w.])\$?\d(?:[\d,]*\d)?(?:\.\d+)?"
+    + r"(?:\s*(?:million|billion|thousand|percent|%))?(?![\w])"
     + r"|"
     + _QUALIFIER
     + r"\b(?:hundreds|thousands|tens of thousands|millions|dozens) of\b"
@@ -33,7 +34,7 @@ DURATION = re.compile(
     r"(?:years?|months?|weeks?|days?|decades?)\b",
     re.I,
 )
-_CAP = r"(?:[A-Z][a-z’'\-]+|[A-Z]\.|[A-Z]{2,}|Jr\.|al-\w+)"
+_CAP = r"(?:(?:[A-Z]\.){2,}|[A-Z][a-z’'\-]+|[A-Z]\.|[A-Z]{2,}|Jr\.|al-\w+)"
 CAPITALISED = re.compile(rf"\b{_CAP}(?:[ \-]{_CAP})*")
 
 NON_PERSON = frozenset(
@@ -47,9 +48,10 @@ NON_PERSON = frozenset(
         "CSIS KPA BRICS West Western Northeast March Arduous Storm Vladivostok Oxford Institute "
         "Department Party Command Times Post News The This That These Those However Although "
         "While According North South East West Many Some Monday Tuesday Wednesday Thursday Friday "
-        "Saturday Sunday Hyundai Sputnik Telegram"
+        "Saturday Sunday Hyundai Sputnik Telegram In On At By As If For From With After Before "
+        "During Since Until When Where Why How What Who Which Meanwhile Still Yet Also"
     ).split()
-)
+) | frozenset(_MONTHS.split("|"))
 TITLES = frozenset(
     (
         "President Secretary General Lieutenant-General Lieutenant Defense Defence Foreign "

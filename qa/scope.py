@@ -1,0 +1,104 @@
+"""Questions that point at one article ("in the ICARO Media Group article", "according to the
+article on Russia's denial") are answered from that article only.
+
+An article is picked by its outlet or author named in the question, or by a described
+article ("the Pentagon article", "the piece about ...") whose words all occur in exactly one
+title. Anything less certain leaves the question unscoped: a wrong scope would hide the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from index import terms
+
+_DESCRIBED = re.compile(
+    r"\b(?:the|this|that)\s+((?:[\w’'\-]+\s+){1,5}?)(?:article|piece|story|report|post)\b"
+    r"|\b(?:article|piece|story|report|post)\s+(?:on|about|headlined|titled|called)\s+"
+    r"((?:[\w’'\-]+\s*){1,8})",
+    re.I,
+)
+_FILLER = frozenset(
+    "the a an this that article piece story report post news about on of in and to "
+    "headlined titled called which who what how".split()
+)
+
+
+def _stems(text: str) -> set[str]:
+    return {t for t in terms.terms(text) if t not in _FILLER and len(t) > 1}
+
+
+def _stems_in_order(text: str) -> list[str]:
+    return list(dict.fromkeys(t for t in terms.terms(text) if t not in _FILLER and len(t) > 1))
+
+
+def _covered(word: str, title: set[str]) -> bool:
+    # "denial" and "denies" stem apart ("denial", "deni"): a shared stem of 4+ letters counts.
+    return any(word == t or (min(len(word), len(t)) >= 4 and word.startswith(t)) for t in title)
+
+
+@dataclass(frozen=True)
+class Reference:
+    article_id: str
+    phrase: str  # the words of the question that point at the article
+    stand_in: str = ""  # what the phrase leaves behind when taken out
+
+
+def find_reference(question: str, articles: Mapping[str, Mapping[str, Any]]) -> Reference | None:
+    """The one article the question points at, or None."""
+    low = question.lower()
+    named = {}
+    for aid, art in articles.items():
+        for field in ("outlet", "author"):
+            value = art.get(field)
+            if isinstance(value, str) and len(value) >= 4:
+                m = re.search(rf"\b{re.escape(value.lower())}\b", low)
+                if m:
+                    named[aid] = question[m.start() : m.end()]
+    if len(named) == 1:
+        aid, phrase = named.popitem()
+        return Reference(aid, phrase)
+    titles = {aid: _stems(str(art.get("title", ""))) for aid, art in articles.items()}
+    for m in _DESCRIBED.finditer(question):
+        before = m.group(1) is not None
+        words = _stems_in_order(m.group(1) or m.group(2) or "")
+        # The description may run into the question ("the officials mentioned in the Pentagon
+        # article", "the article on Russia's denial say about food"): the longest run of
+        # words next to the noun that fits exactly one title wins.
+        for n in range(len(words), 0, -1):
+            run = words[-n:] if before else words[:n]
+            matches = [aid for aid, title in titles.items() if all(_covered(w, title) for w in run)]
+            if len(matches) == 1:
+                return Reference(matches[0], _phrase(m, run, before), "article")
+            if matches:
+                break
+    return None
+
+
+def _phrase(m: re.Match[str], run: list[str], before: bool) -> str:
+    """The matched words from the first (or up to the last) word of `run`."""
+    text = m.group(0)
+    tokens = re.findall(r"[\w’'\-]+|\W+", text)
+    stems = [terms.terms(t)[0] if terms.terms(t) else "" for t in tokens]
+    if before:
+        first = next(i for i, st in enumerate(stems) if st == run[0] or st in run)
+        return "".join(tokens[first:]).strip()
+    last = max(i for i, st in enumerate(stems) if st in run)
+    return "".join(tokens[: last + 1]).strip()
+
+
+def referenced_article(question: str, articles: Mapping[str, Mapping[str, Any]]) -> str | None:
+    ref = find_reference(question, articles)
+    return ref.article_id if ref else None
+
+
+def without_reference(question: str, articles: Mapping[str, Mapping[str, Any]]) -> str:
+    """The question with the words that point at an article taken out: they say where to
+    look, not what is asked."""
+    ref = find_reference(question, articles)
+    if ref is None:
+        return question
+    return " ".join(question.replace(ref.phrase, f" {ref.stand_in} ").split())

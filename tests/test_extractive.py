@@ -1,0 +1,104 @@
+"""The extractive answerer's question handling: article references, lists of people,
+figures that fit the question, follow-ups that lean on a named unit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from index.settings import Settings
+from qa.assistant import Assistant
+from qa.scope import find_reference, without_reference
+
+ARTICLES = {
+    "a.txt": {"title": "Storm floods the coast: council promises funds", "outlet": "Coast Herald"},
+    "b.txt": {"title": "Mayor resigns after budget row", "author": "Jane Holt"},
+    "c.txt": {"title": "Council approves the new budget", "outlet": None},
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "article_id"),
+    [
+        ("What did the Coast Herald article say about Dover?", "a.txt"),
+        ("In the piece by Jane Holt, who replaced the mayor?", "b.txt"),
+        ("According to the storm article, how many homes flooded?", "a.txt"),
+        ("What does the article about the mayor's resignation say?", "b.txt"),
+        ("What does the story on the budget row say about taxes?", "b.txt"),
+    ],
+)
+def test_a_question_that_names_one_article_is_scoped_to_it(question: str, article_id: str) -> None:
+    ref = find_reference(question, ARTICLES)
+    assert ref is not None and ref.article_id == article_id
+    assert ref.phrase in question
+    assert ref.phrase not in without_reference(question, ARTICLES)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many homes flooded?",
+        "What does the council article say?",  # two titles mention the council
+        "What does the report say about Kim?",
+        "Which article mentions budgets?",
+    ],
+)
+def test_no_scope_unless_exactly_one_article_fits(question: str) -> None:
+    assert find_reference(question, ARTICLES) is None
+    assert without_reference(question, ARTICLES) == question
+
+
+@pytest.fixture(scope="module")
+def assistant(seed_settings: Settings) -> Assistant:
+    return Assistant(seed_settings)
+
+
+def _cited_ids(answer: object) -> set[str]:
+    return {c.article_id for c in answer.citations}  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_scoped_question_cites_only_that_article(assistant: Assistant) -> None:
+    answer = assistant.ask("What does the ICARO Media Group article say about uniforms?")
+    assert not answer.abstained
+    assert _cited_ids(answer) == {"000_7f6ec0fcc98417b5.txt"}
+    assert {p["article_id"] for p in answer.trace.passages} == {"000_7f6ec0fcc98417b5.txt"}
+
+
+@pytest.mark.slow
+def test_people_questions_list_several_cited_people(assistant: Assistant) -> None:
+    answer = assistant.ask("Who are the experts quoted in the ICARO Media Group article?")
+    assert not answer.abstained
+    names = [part.strip() for part in re.split(r"\s*\[\d+\][;.]?\s*", answer.text) if part]
+    assert len(names) >= 2, answer.text
+    text = {a: assistant.article(a)["text"] for a in _cited_ids(answer)}
+    for name in names:  # every name is in the passage it cites
+        assert any(name.split()[-1] in c.quote for c in answer.citations), name
+    for c in answer.citations:
+        assert text[c.article_id][c.start : c.end] == c.quote
+
+
+@pytest.mark.slow
+def test_people_question_about_an_unknown_topic_abstains(assistant: Assistant) -> None:
+    answer = assistant.ask("Which experts are quoted about Mariupol?")
+    assert answer.abstained and not answer.citations
+
+
+@pytest.mark.slow
+def test_size_figures_leave_out_money(assistant: Assistant) -> None:
+    answer = assistant.ask("How large is the army of North Korea?")
+    assert not answer.abstained
+    assert "$" not in answer.text
+    assert re.search(r"million", answer.text), answer.text
+
+
+@pytest.mark.slow
+def test_a_follow_up_about_a_numbered_unit_finds_that_unit(assistant: Assistant) -> None:
+    history = [
+        {"role": "user", "content": "Which North Korean unit is said to be elite?"},
+        {"role": "assistant", "content": "The 11th Corps."},
+    ]
+    answer = assistant.ask("What are its soldiers trained in?", history)
+    assert not answer.abstained
+    assert "11th Corps" in answer.citations[0].quote, answer.text
