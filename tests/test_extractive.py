@@ -102,3 +102,41 @@ def test_a_follow_up_about_a_numbered_unit_finds_that_unit(assistant: Assistant)
     answer = assistant.ask("What are its soldiers trained in?", history)
     assert not answer.abstained
     assert "11th Corps" in answer.citations[0].quote, answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # the organisation is the name built on the asked noun, not the first capitalised word
+        ("Which university is Edward Howell from?", "University of Oxford"),
+        # of two figures in one sentence, the one next to what is asked
+        ("How many Russian soldiers are killed or wounded every day?", "1,000"),
+        ("How many soldiers is Russia recruiting every month?", "20,000"),
+    ],
+)
+def test_typed_answers_come_first(assistant: Assistant, question: str, expected: str) -> None:
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    head = answer.text.split("[1]")[0]
+    assert expected in head, answer.text
+    assert expected.split()[-1] in answer.citations[0].quote
+
+
+@pytest.mark.slow
+def test_a_question_of_names_only_is_answered(assistant: Assistant) -> None:
+    answer = assistant.ask("What did Kim Hong-ki do?")
+    assert not answer.abstained
+    assert "Kim Hong-ki" in answer.citations[0].quote
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    ["Where was Maria Zakharova born?", "How long did Jim Hoare live in Pyongyang?"],
+)
+def test_typed_questions_about_things_never_mentioned_abstain(
+    assistant: Assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations, answer.text

@@ -56,6 +56,7 @@ _ATTRIBUTION = re.compile(
     r"estimated|disclosed|claimed|stated|confirmed|suggested|believes|claims|estimates|"
     r"reports|released)\b"
 )
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:an|ian|ese|ish|i)$")
 _TERMINAL = re.compile(r"[.!?。”\"')\]]\s*$")
 
 
@@ -183,7 +184,7 @@ class ExtractiveAnswerer:
             return self._author(passages)
         if own.qtype == q.PUBLISHER:
             return self._publisher(passages)
-        if own.qtype in {q.NUMBER, q.DATE}:
+        if own.qtype in {q.NUMBER, q.DATE, q.DURATION, q.PLACE}:
             # What is counted or dated is mostly words the corpus never uses: not covered.
             predicate = _predicate(own)
             absent = [k for k in predicate if k not in self._idf()]
@@ -245,7 +246,7 @@ class ExtractiveAnswerer:
                 return Draft(text, True, tuple(evidence))
             text = f"{short} {cite(sentence)}. {_quote(sentence.text)} {cite(sentence)}"
             return Draft(text, False, tuple(evidence))
-        if best.cosine < SURE_COSINE and not _shares_content(best.text, own):
+        if best.cosine < SURE_COSINE and not _shares_content(best, own):
             return _abstain("The articles don't say.")
         text = f"{_quote(best.text)} {cite(best)}"
         for s in _more(own, ranked, best):
@@ -340,14 +341,19 @@ def _quote(sentence: str) -> str:
     return MARKER.sub(lambda m: f"({m.group(1)})", " ".join(sentence.split()))
 
 
-def _shares_content(sentence: str, parsed: q.Question) -> bool:
-    """The sentence uses at least one of the question's words that is not a name."""
-    return bool(_predicate(parsed) & set(terms.terms(sentence)))
+def _shares_content(sentence: _Sentence, parsed: q.Question) -> bool:
+    """The sentence uses at least one of the question's words that is not a name; or, for
+    a question of names only ("What did Kim Hong-ki do?"), all of its words."""
+    predicate = _predicate(parsed)
+    if not predicate:
+        return sentence.lexical >= 0.99
+    return bool(predicate & set(terms.terms(sentence.text)))
 
 
 def _predicate(parsed: q.Question) -> set[str]:
     """Question words that say what is counted or done, minus names and the counted noun."""
     names = {terms.stem(p) for n in parsed.names for p in re.split(r"[\s\-’']+", n) if p}
+    names |= {q.stem(n) for n in parsed.names}  # "Hong-ki" is one keyword
     counted = _counted(parsed)
     return {k for k in parsed.keywords if k not in names and k not in counted and len(k) > 2}
 
@@ -375,31 +381,34 @@ def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
 
 _MONEY_Q = re.compile(r"\b(?:how much|money|pay|paid|cost|price|dollars?|earn|receive|fund)", re.I)
 _PERCENT_Q = re.compile(r"\b(?:percent|percentage|share|proportion|rate)\b", re.I)
-_QUANTITY = {terms.stem(w) for w in ("number", "total", "figure", "count", "size", "strength")}
+_QUANTITY = {terms.stem(w) for w in ("number", "figure", "size", "strength")}
 _FIGURE_WORD = re.compile(r"[\w’'\-]+")
 
 
 def _figures(sentence: str, parsed: q.Question, predicate: set[str]) -> list[str]:
-    """The figures in a sentence that are about what the question asks: a word of the
-    counted thing (or of the question's predicate) stands within a few words of the figure,
-    and money or shares only when the question asks for them."""
-    wanted = set(predicate) | _counted(parsed) | _QUANTITY
-    if wanted & _GROUPS:
-        wanted |= _GROUPS
-    out = []
-    for m in spans.numbers(sentence):
+    """The figures in a sentence that are about what the question asks, best first: words of
+    the question's predicate ("killed", "daily") near the figure count double, words of the
+    counted thing ("soldiers") once. Money and shares only when the question asks for them."""
+    counted = _counted(parsed) | _QUANTITY
+    if (counted | predicate) & _GROUPS:
+        counted |= _GROUPS
+    scored = []
+    for i, m in enumerate(spans.numbers(sentence)):
         value = m.group(0)
         if "$" in value and not _MONEY_Q.search(parsed.text):
             continue
         if re.search(r"%|percent", value, re.I) and not _PERCENT_Q.search(parsed.text):
             continue
         before = _FIGURE_WORD.findall(sentence[max(0, m.start() - 80) : m.start()])[-6:]
-        after = _FIGURE_WORD.findall(sentence[m.end() : m.end() + 80])[:5]
-        window = {terms.stem(w) for w in before + after}
-        window |= {terms.stem(p) for w in after[:1] for p in w.split("-")}
-        if window & wanted:
-            out.append(value)
-    return out
+        after = _FIGURE_WORD.findall(sentence[m.end() : m.end() + 100])[:8]
+        near = {terms.stem(w) for w in before + after[:5]}
+        near |= {terms.stem(p) for w in after[:1] for p in w.split("-")}
+        wide = near | {terms.stem(w) for w in after}
+        if not near & (counted | predicate):
+            continue
+        score = 2 * len(wide & predicate) + len(near & counted)
+        scored.append((-score, i, value))
+    return [value for _, _, value in sorted(scored)]
 
 
 def _typed_answer(
@@ -414,6 +423,8 @@ def _typed_answer(
     asked = {n.lower().strip("’'.") for n in parsed.names} | set(parsed.keywords)
     predicate = _predicate(parsed)
     role = q.role_noun(parsed.text)
+    noun = q.org_noun(parsed.text)
+    asked_text = parsed.text.lower()
     if role and terms.stem(role) not in known_terms:
         role = None  # the corpus never uses that word: any fresh name may be the answer
 
@@ -461,7 +472,15 @@ def _typed_answer(
         elif parsed.qtype == q.NAME and role:
             found = fresh([c for c in spans.names(s.text) if spans.near(s.text, c, role)])
         elif parsed.qtype in {q.NAME, q.ORG}:
-            found = fresh(spans.names(s.text))
+            # "Which university ...": a name built on that noun first, then any fresh name.
+            phrases = spans.org_phrases(s.text, noun) if noun else []
+            phrases = [p for p in phrases if p.lower() not in asked_text]
+            if not phrases and parsed.qtype == q.ORG:
+                # A demonym ("Russian") is not an organisation.
+                phrases = [n for n in spans.names(s.text) if not _DEMONYM.search(n)]
+                found = fresh(phrases)
+            else:
+                found = phrases[0] if phrases else fresh(spans.names(s.text))
         elif parsed.qtype == q.ACRONYM:
             acronym = re.search(r"\b([A-Z][A-Za-z.]{1,9})\b(?= stand for|\??$)", parsed.text)
             found = spans.expansion(s.text, acronym.group(1)) if acronym else None

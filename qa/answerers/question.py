@@ -20,7 +20,8 @@ STOPWORDS = frozenset(
         "will with would you your yours according article articles tell me give many much name "
         "kind kinds type types list mentioned mention describe described according report "
         "reported reports one author authors writer piece outlet story far stand claim claims "
-        "claimed state states stated reportedly allegedly actually eventually currently"
+        "claimed state states stated reportedly allegedly actually eventually currently every each "
+        "per ever"
     ).split()
 )
 
@@ -82,6 +83,20 @@ _ROLE = re.compile(
     r"(?= who| that| which| to| in| of| for| near| at| with| from|\?|$)",
     re.I,
 )
+
+
+_ORG_NOUN = re.compile(
+    r"\b(?:which|what)\s+(?:[\w.\-]+\s+){0,2}?(university|agency|ministry|institute|institution|"
+    r"center|centre|council|service|fleet|army|corps|company|network|newspaper|think tank|"
+    r"organi[sz]ation|alliance|office|department|committee|court|party|union|bank)\b",
+    re.I,
+)
+
+
+def org_noun(text: str) -> str | None:
+    """'Which university does Edward Howell teach at?' -> 'university'."""
+    m = _ORG_NOUN.search(text)
+    return m.group(1).lower() if m else None
 
 
 def role_noun(text: str) -> str | None:

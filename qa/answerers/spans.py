@@ -127,9 +127,11 @@ def names(sentence: str) -> list[str]:
     out = []
     for m in CAPITALISED.finditer(sentence):
         words = m.group(0).split()
+        led = False
         while words and words[0] in _LEADING:
-            words = words[1:]
-        if m.start() > 0 and words:
+            words, led = words[1:], True
+        # A sentence's first word is capitalised anyway; after "The" it is a name ("The NIS").
+        if (m.start() > 0 or led) and words:
             out.append(" ".join(words))
     return out
 
@@ -151,3 +153,25 @@ def numbers(sentence: str, allow_years: bool = False) -> list[re.Match[str]]:
             continue
         found.append(m)
     return found
+
+
+_ORG_WORD = r"(?:[A-Z][\w’'\-]*|of|for|on|and|the)"
+
+
+def org_phrases(sentence: str, noun: str) -> list[str]:
+    """Capitalised names built on `noun`: 'University of Oxford', 'Russian Pacific Fleet',
+    'Center for International and Strategic Studies'."""
+    pattern = re.compile(
+        rf"((?:[A-Z][\w’'\-]*\s+){{0,4}}{re.escape(noun.title())}"
+        rf"(?:\s+(?:of|for|on)\s+(?:the\s+)?[A-Z][\w’'\-]*(?:\s+{_ORG_WORD}){{0,5}})?)"
+    )
+    out = []
+    for m in pattern.finditer(sentence):
+        words = m.group(1).split()
+        while words and words[-1] in {"of", "for", "on", "and", "the"}:
+            words.pop()
+        while words and words[0] in {"The", "A", "An"}:
+            words.pop(0)
+        if len(words) >= 2:
+            out.append(" ".join(words))
+    return out
