@@ -140,3 +140,31 @@ def test_typed_questions_about_things_never_mentioned_abstain(
 ) -> None:
     answer = assistant.ask(question)
     assert answer.abstained and not answer.citations, answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the mayor of Vladivostok?",  # a place the articles name, a role they never use
+        "How many North Korean troops died in Ukraine?",
+        "How much did Russia pay for the artillery shells?",  # a figure, but not money
+    ],
+)
+def test_questions_near_the_text_but_not_in_it_abstain(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations, answer.text
+
+
+@pytest.mark.slow
+def test_money_questions_get_money(assistant: Assistant) -> None:
+    answer = assistant.ask("How much money does Pyongyang get for every soldier?")
+    assert not answer.abstained
+    assert answer.text.startswith("$"), answer.text
+
+
+@pytest.mark.slow
+def test_who_is_a_name_describes_that_person(assistant: Assistant) -> None:
+    answer = assistant.ask("Who is Mark Cancian?")
+    assert not answer.abstained
+    assert "Mark Cancian" in answer.citations[0].quote

@@ -56,6 +56,15 @@ _ATTRIBUTION = re.compile(
     r"estimated|disclosed|claimed|stated|confirmed|suggested|believes|claims|estimates|"
     r"reports|released)\b"
 )
+# Words that say what kind of answer is wanted, or light verbs: no sign of a topic the
+# articles lack when the corpus happens not to use them.
+_GENERIC = {
+    terms.stem(w)
+    for w in (
+        "money amount number figure date place name size total get gets "
+        "got give gave make made take took go went become became happen happened"
+    ).split()
+}
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:an|ian|ese|ish|i)$")
 _TERMINAL = re.compile(r"[.!?。”\"')\]]\s*$")
 
@@ -184,9 +193,9 @@ class ExtractiveAnswerer:
             return self._author(passages)
         if own.qtype == q.PUBLISHER:
             return self._publisher(passages)
-        if own.qtype in {q.NUMBER, q.DATE, q.DURATION, q.PLACE}:
-            # What is counted or dated is mostly words the corpus never uses: not covered.
-            predicate = _predicate(own)
+        if own.qtype in {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.PERSON}:
+            # What is asked about is mostly words the corpus never uses: not covered.
+            predicate = _predicate(own) - _GENERIC
             absent = [k for k in predicate if k not in self._idf()]
             if predicate and len(absent) * 2 >= len(predicate):
                 return _abstain(_missing_message(own.qtype))
@@ -204,8 +213,12 @@ class ExtractiveAnswerer:
         # "Who is quoted in the X article?" asks for the people of one article, however
         # little the rest of the question resembles any sentence.
         scoped_people = own.qtype == q.PEOPLE and asked.text != question
+        # "Who is Mark Cancian?": a question of names only is answered by a sentence that
+        # holds them all, however unlike the question it reads.
+        names_only = bool(own.names) and not _predicate(own) and own.qtype == q.GENERAL
         if not ranked or (
             not scoped_people
+            and not (names_only and ranked[0].lexical >= 0.99)
             and (ranked[0].cosine < settings.min_cosine or ranked[0].score < settings.min_score)
         ):
             return _abstain("The articles don't say.")
@@ -362,7 +375,13 @@ def _counted(parsed: q.Question) -> set[str]:
     m = _COUNTED.search(parsed.text)
     if not m:
         return set()
-    return {terms.stem(w) for w in m.group(1).split() if w.lower() not in q.STOPWORDS}
+    words = []
+    for w in m.group(1).split():
+        if len(w) > 3 and w.lower().endswith("ed"):
+            break  # "how many troops died in ...": the verb is not what is counted
+        words.append(w)
+    counted = {terms.stem(w) for w in words if w.lower() not in q.STOPWORDS}
+    return counted - _GENERIC  # "how much money ...": any sum of money
 
 
 def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
@@ -379,7 +398,16 @@ def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
     return True
 
 
-_MONEY_Q = re.compile(r"\b(?:how much|money|pay|paid|cost|price|dollars?|earn|receive|fund)", re.I)
+_MONEY_Q = re.compile(
+    r"\b(?:how much|money|pay|paid|cost|price|dollars?|earn|receive|fund|salary|worth)", re.I
+)
+# Questions that can only be answered by an amount of money.
+_MONEY_ONLY = re.compile(
+    r"\b(?:money|salary|dollars?|funding|price|wages?)\b"
+    r"|\bhow much\b.*\b(?:pay|paid|cost|costs|spend|spent|earn|earns|earned|charge|worth)\b",
+    re.I,
+)
+_CURRENCY = re.compile(r"[$€£¥₩]|\b(?:dollars?|won|rubles?|roubles?|euros?|pounds?|yuan)\b", re.I)
 _PERCENT_Q = re.compile(r"\b(?:percent|percentage|share|proportion|rate)\b", re.I)
 _QUANTITY = {terms.stem(w) for w in ("number", "figure", "size", "strength")}
 _FIGURE_WORD = re.compile(r"[\w’'\-]+")
@@ -396,6 +424,10 @@ def _figures(sentence: str, parsed: q.Question, predicate: set[str]) -> list[str
     for i, m in enumerate(spans.numbers(sentence)):
         value = m.group(0)
         if "$" in value and not _MONEY_Q.search(parsed.text):
+            continue
+        if _MONEY_ONLY.search(parsed.text) and not (
+            _CURRENCY.search(value) or _CURRENCY.match(sentence[m.end() : m.end() + 10].strip())
+        ):
             continue
         if re.search(r"%|percent", value, re.I) and not _PERCENT_Q.search(parsed.text):
             continue
@@ -456,7 +488,7 @@ def _typed_answer(
         if parsed.qtype == q.NUMBER:
             if _about(s.text, parsed, predicate) and self_key(s.text):
                 near = _figures(s.text, parsed, predicate)
-                nums = spans.numbers(s.text)
+                nums = [] if _MONEY_ONLY.search(parsed.text) else spans.numbers(s.text)
                 found = near[0] if near else nums[0].group(0) if nums else None
         elif parsed.qtype == q.DATE:
             dates = [m.group(0) for m in spans.DATE.finditer(s.text)]

@@ -136,4 +136,9 @@ def analyze(text: str) -> Question:
             if i > 0 and w[:1].isupper() and w.lower() not in STOPWORDS and len(w) > 1
         )
     )
+    if qtype == PERSON and _WHO_IS_NAME.match(text):
+        qtype = GENERAL  # "Who is Mark Cancian?" asks what the articles say of him
     return Question(text=text, qtype=qtype, keywords=tuple(k for k in keywords if k), names=names)
+
+
+_WHO_IS_NAME = re.compile(r"^\s*[Ww]ho (?:is|was) (?:[A-Z][\w’'.\-]*\s*)+\??\s*$")
