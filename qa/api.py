@@ -279,7 +279,7 @@ def create_api(assistant: "Assistant", settings: Settings) -> FastAPI:
                         yield _sse(event.to_dict(), "answer")
                     else:
                         yield _sse({"text": event}, "delta")
-            except NewsQAError as exc:
+            except Exception as exc:  # the status line is sent: report in the stream
                 yield _sse(_error_payload(exc), "error")
 
         return _event_stream(sse())
@@ -362,7 +362,7 @@ def create_api(assistant: "Assistant", settings: Settings) -> FastAPI:
                         yield chunk({"content": event})
                     elif isinstance(event, Answer):
                         yield chunk({}, "stop", **_extras(event))
-            except NewsQAError as exc:
+            except Exception as exc:  # the status line is sent: report in the stream
                 yield _sse(_error_payload(exc))
             yield "data: [DONE]\n\n"
 
@@ -455,15 +455,13 @@ def _event_stream(body: Iterator[str]) -> StreamingResponse:
     )
 
 
-def _error_payload(exc: NewsQAError) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": str(exc),
-            "type": _error_type(exc),
-            "param": None,
-            "code": exc.http_status,
-        }
-    }
+def _error_payload(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, NewsQAError):
+        message, kind, code = str(exc), _error_type(exc), exc.http_status
+    else:
+        log.error("stream failed", exc_info=exc)
+        message, kind, code = "Internal error; the details are in the server log.", "internal", 500
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 def _extras(answer: Answer) -> dict[str, Any]:

@@ -356,7 +356,11 @@ def test_oversized_bodies_are_413(api: httpx.Client) -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
     max_leaves=12,
 )
@@ -377,7 +381,7 @@ ASK_BODIES = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(route=st.sampled_from(["/v1/ask", "/v1/search", "/v1/chat/completions"]), body=JSON)
 def test_any_json_gets_an_answer_or_a_4xx(api: httpx.Client, route: str, body: Any) -> None:
@@ -388,7 +392,7 @@ def test_any_json_gets_an_answer_or_a_4xx(api: httpx.Client, route: str, body: A
 
 
 @settings(
-    max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(body=ASK_BODIES)
 def test_ask_shaped_bodies_get_an_answer_or_a_4xx(api: httpx.Client, body: Any) -> None:

@@ -46,15 +46,20 @@ SOURCES = "#nq-sources"
 
 
 @pytest.fixture(scope="module")
-def ui_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Settings:
+def ui_settings(
+    tmp_path_factory: pytest.TempPathFactory, seed_settings: Settings, embedder: Any
+) -> Settings:
+    """A copy of the seed index, updated with the markup article (only it is embedded)."""
     from index.build import build_index
 
     root = tmp_path_factory.mktemp("ui")
     corpus = root / "corpus"
     shutil.copytree(SEEDS, corpus)
     (corpus / EVIL_ID).write_text(EVIL)
+    shutil.copytree(seed_settings.data_dir, root / "data")
     settings = Settings(data_dir=root / "data", corpus=[corpus])
-    build_index(settings, embedder=embedder)
+    report = build_index(settings, embedder=embedder)
+    assert report.summary().startswith("Indexed 6 articles"), report.summary()
     return settings
 
 
