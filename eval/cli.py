@@ -10,6 +10,8 @@ from typing import Any
 # --flag -> help; the flags map to eval.harness.BARS (kept here so `qa --help` imports nothing).
 _BAR_HELP = {
     "min_accuracy": "exit 1 if overall accuracy is below X",
+    "min_answered_correctly": "exit 1 if the share of answerable questions answered correctly "
+    "with a supporting citation is below X",
     "min_abstention": "exit 1 if the share of unanswerable questions abstained is below X",
     "max_false_abstention": "exit 1 if the share of answerable questions abstained is above X",
     "min_citation_validity": "exit 1 if the share of validly cited answers is below X",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # --min-*/--max-* flag -> (summary metric, the bar holds when value >= X, or <= X)
 BARS: dict[str, tuple[str, str]] = {
     "min_accuracy": ("accuracy", ">="),
+    "min_answered_correctly": ("answered_correctly", ">="),
     "min_abstention": ("abstention", ">="),
     "max_false_abstention": ("false_abstention", "<="),
     "min_citation_validity": ("citation_validity", ">="),

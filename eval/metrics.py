@@ -204,6 +204,14 @@ def citation_support(gold: GoldItem, prediction: Prediction) -> float | None:
     return float(bool(supported))
 
 
+def answered_correctly(gold: GoldItem, prediction: Prediction) -> bool | None:
+    """Answerable items only: correct, and a cited quote holds what makes it correct."""
+    if not gold.answerable:
+        return None
+    support = citation_support(gold, prediction)
+    return bool(support)
+
+
 # -- retrieval ------------------------------------------------------------------------------
 def source_hit(gold: GoldItem, prediction: Prediction) -> bool | None:
     """A retrieved passage comes from one of the gold sources (hit@k)."""
@@ -249,6 +257,7 @@ def score(gold: GoldItem, prediction: Prediction, articles: Mapping[str, str]) -
         "conflict_flagged": conflict_flagged(gold, prediction),
         "citation_validity": citation_validity(prediction, articles),
         "citation_support": citation_support(gold, prediction),
+        "answered_correctly": answered_correctly(gold, prediction),
         "source_hit": source_hit(gold, prediction),
         "answer_in_context": answer_in_context(gold, prediction),
         "mrr": reciprocal_rank(gold, prediction),
@@ -267,6 +276,7 @@ METRICS = (
     "conflict_flagged",
     "citation_validity",
     "citation_support",
+    "answered_correctly",
     "source_hit",
     "answer_in_context",
     "mrr",

@@ -176,6 +176,15 @@ def test_citation_support_needs_the_answer_in_a_cited_quote() -> None:
     assert m.citation_support(items, both) == 0.5  # "serious issue" is not in the cited quote
 
 
+def test_answered_correctly_needs_a_correct_supported_answer() -> None:
+    first = cite(1, 0, ARTICLE.index("Austin"))
+    assert m.answered_correctly(gold(), pred("Austin [1].", citations=(SECOND_CITE,))) is True
+    assert m.answered_correctly(gold(), pred("Austin [1].", citations=(first,))) is False
+    assert m.answered_correctly(gold(), pred("Zelenskyy [1].", citations=(SECOND_CITE,))) is False
+    assert m.answered_correctly(gold(), pred("The articles don't say.", True)) is False
+    assert m.answered_correctly(gold(answers=(), kind="unanswerable"), pred("x", True)) is None
+
+
 def passages(*specs: tuple[str, str]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {"chunk_id": f"c{i}", "article_id": a, "text": t} for i, (a, t) in enumerate(specs)

@@ -1,6 +1,8 @@
 """`make test` runs the harness on the packaged gold set with the default answerer and fails
-under the agreed minimums (see eval/README.md: the abstention bars are the product's
-targets; the accuracy bar is a regression floor below the committed baseline)."""
+under the agreed minimums: the product's targets (at least 90% of answerable questions
+answered correctly with a supporting citation, at least 80% of unanswerable ones abstained,
+at most 5% of answerable ones abstained wrongly, every citation valid) and a regression
+floor on overall accuracy below the committed baseline."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ pytestmark = pytest.mark.slow
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
 
 BARS = {
-    "min_accuracy": 0.78,
+    "min_answered_correctly": 0.90,
+    "min_accuracy": 0.80,
     "min_abstention": 0.80,
     "max_false_abstention": 0.05,
     "min_citation_validity": 1.0,
