@@ -28,6 +28,7 @@ from index.store import (
     CHUNKS,
     MANIFEST,
     SCHEMA_VERSION,
+    STOPWORDS,
     IndexSnapshot,
     chroma_client,
     collection_name,
@@ -217,7 +218,7 @@ def build_index(
         vectors = _vectors(prev, unchanged, fresh, embedder, progress, timings)
         t = time.perf_counter()
         _store(settings, gen, chunks, vectors, embedder)
-        _save_bm25(gen, [c.text for c in chunks])
+        save_bm25(gen / "bm25", [c.text for c in chunks])
         write_json(gen / ARTICLES, articles)
         write_json(
             gen / CHUNKS,
@@ -289,6 +290,9 @@ def _vectors(
             )
     timings["reuse"] = round(time.perf_counter() - t, 4)
     t = time.perf_counter()
+    # Longest first, as sentence-transformers orders one `encode` call: each batch then pads
+    # to texts of nearly its own length, across the whole corpus and not just one step.
+    fresh = sorted(fresh, key=lambda c: -len(c.text))
     step = 256
     for i in range(0, len(fresh), step):
         batch = fresh[i : i + step]
@@ -347,9 +351,13 @@ def _store(
         )
 
 
-def _save_bm25(gen: Path, texts: list[str]) -> None:
+def save_bm25(folder: Path, texts: list[str]) -> None:
+    """The BM25 index of `texts`, plus the stop words its tokenizer dropped, so the query
+    path can tokenize exactly alike without importing bm25s (see `store.Bm25Index`)."""
     import bm25s
+    from bm25s.stopwords import STOPWORDS_EN
 
     retriever = bm25s.BM25()
     retriever.index(bm25_tokenize(texts), show_progress=False)
-    retriever.save(str(gen / "bm25"), show_progress=False)
+    retriever.save(str(folder), show_progress=False)
+    write_json(folder / STOPWORDS, sorted(STOPWORDS_EN))

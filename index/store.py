@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from index.clean import normalize
 from index.errors import (
     IndexCorruptError,
     IndexMissingError,
@@ -28,6 +29,7 @@ from index.settings import Settings
 MANIFEST = "manifest.json"
 ARTICLES = "articles.json"
 CHUNKS = "chunks.json"
+STOPWORDS = "stopwords.json"  # beside the BM25 files: the words its tokenizer dropped
 SCHEMA_VERSION = 1
 
 
@@ -154,14 +156,83 @@ class IndexSnapshot:
                         ) from exc
         return self._collection
 
-    def bm25(self) -> Any:
+    def bm25(self) -> Bm25Index:
         if self._bm25 is None:
             with self._lock:
                 if self._bm25 is None:
-                    import bm25s
-
-                    self._bm25 = bm25s.BM25.load(str(self.gen_dir / "bm25"), mmap=False)
+                    self._bm25 = Bm25Index.load(self.gen_dir / "bm25")
         return self._bm25
+
+
+class Bm25Index:
+    """The BM25 index `bm25s` saved at build time, read and scored with numpy alone.
+
+    `bm25s` precomputes every (term, chunk) score into a sparse column per term, so a query
+    is a sum of columns and a top-k. Importing `bm25s` pulls in scipy (a few hundred ms of
+    a cold `qa ask`); this reads its files directly and scores them the same way, in the same
+    float32 order, so results are identical. Attributes mirror `bm25s.BM25` (`vocab_dict`,
+    `scores`) for code that reads corpus statistics.
+    """
+
+    def __init__(
+        self, vocab: dict[str, int], scores: dict[str, Any], stopwords: frozenset[str] | None
+    ) -> None:
+        self.vocab_dict = vocab
+        self.scores = scores
+        self._stopwords = stopwords
+
+    def tokenize(self, text: str) -> list[str]:
+        """Query terms exactly as `bm25s.tokenize` made the index's (lower-cased words of two
+        or more characters, stop words dropped, then stemmed)."""
+        from index.terms import WORD, bm25_tokenize, stem
+
+        if self._stopwords is None:  # an index from before stopwords.json: ask bm25s
+            return list(bm25_tokenize([text])[0])
+        words = WORD.findall(normalize(text).lower())
+        return [stem(w) for w in words if w not in self._stopwords]
+
+    @classmethod
+    def load(cls, folder: Path) -> Bm25Index:
+        import numpy as np
+
+        try:
+            params = json.loads((folder / "params.index.json").read_text())
+            vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+            arrays = {
+                k: np.load(folder / f"{k}.csc.index.npy") for k in ("data", "indices", "indptr")
+            }
+            listed = folder / STOPWORDS
+            stopwords = frozenset(json.loads(listed.read_text())) if listed.exists() else None
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"The BM25 index in {folder} is unreadable ({exc}). Run `qa index --rebuild`."
+            ) from exc
+        if params.get("method", "lucene") not in {"lucene", "robertson", "atire"}:
+            # Variants with a non-occurrence term are not plain column sums.
+            raise IndexCorruptError(
+                f"Unsupported BM25 variant in {folder}; run `qa index --rebuild`."
+            )
+        return cls(vocab, {**arrays, "num_docs": int(params["num_docs"])}, stopwords)
+
+    def top(self, tokens: list[str], n: int, mask: Any = None) -> list[tuple[int, float]]:
+        """The `n` best (chunk index, score) for query tokens (unknown ones ignored), best first."""
+        import numpy as np
+
+        data, indices, indptr = self.scores["data"], self.scores["indices"], self.scores["indptr"]
+        scores = np.zeros(self.scores["num_docs"], dtype=data.dtype)
+        for token in tokens:
+            t = self.vocab_dict.get(token)
+            if t is not None:  # rows within one column are distinct: a plain += is exact
+                scores[indices[indptr[t] : indptr[t + 1]]] += data[indptr[t] : indptr[t + 1]]
+        if mask is not None:
+            scores *= mask
+        n = min(n, len(scores))
+        if n <= 0:
+            return []
+        # The selection bm25s makes (argpartition, then a flipped argsort), so ties agree.
+        part = np.argpartition(scores, -n)[-n:]
+        order = part[np.flip(np.argsort(scores[part]))]
+        return [(int(d), float(scores[d])) for d in order]
 
 
 def open_index(settings: Settings, model_id: str | None = None) -> IndexSnapshot:

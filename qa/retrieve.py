@@ -67,23 +67,14 @@ def dense_search(
 def bm25_search(
     snap: IndexSnapshot, query: str, n: int, article_ids: Collection[str] | None
 ) -> list[tuple[int, float]]:
-    from index.terms import bm25_tokenize
-
-    tokens = bm25_tokenize([query])
-    if not tokens or not tokens[0]:
-        return []
     bm25 = snap.bm25()
-    vocab = getattr(bm25, "vocab_dict", None) or {}
-    words = [t for t in tokens[0] if t in vocab]
-    if not words:
+    tokens = bm25.tokenize(query)
+    if not tokens:
         return []
     mask = None
     if article_ids:
         mask = np.array([c.article_id in article_ids for c in snap.chunks], dtype=np.float32)
-    docs, scores = bm25.retrieve(
-        [words], k=min(n, len(snap.chunks)), show_progress=False, weight_mask=mask, n_threads=0
-    )
-    return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+    return [(d, s) for d, s in bm25.top(tokens, n, mask) if s > 0]
 
 
 def _sentence_keys(text: str, chunk: ChunkRecord) -> set[str]:
