@@ -45,9 +45,9 @@ def build_scale_index(
     source: Settings, target: Settings, n_chunks: int, seed: int = 0
 ) -> dict[str, Any]:
     """Publish an index of `n_chunks` derived chunks into `target.data_dir`."""
-    import bm25s
     import numpy as np
 
+    from index.build import save_bm25
     from index.store import (
         ARTICLES,
         CHUNKS,
@@ -59,7 +59,6 @@ def build_scale_index(
         write_current,
         write_json,
     )
-    from index.terms import bm25_tokenize
     from qa.benchmarks.corpus import vary
 
     t0 = time.perf_counter()
@@ -128,9 +127,7 @@ def build_scale_index(
             metadatas=[{"article_id": r[1], "start": r[2], "end": r[3]} for r in batch],
         )
     t_chroma = time.perf_counter()
-    retriever = bm25s.BM25()
-    retriever.index(bm25_tokenize(texts), show_progress=False)
-    retriever.save(str(gen / "bm25"), show_progress=False)
+    save_bm25(gen / "bm25", texts)
     t_bm25 = time.perf_counter()
     write_json(gen / ARTICLES, articles)
     write_json(gen / CHUNKS, rows)
