@@ -37,3 +37,24 @@ def bm25_tokenize(texts: list[str]) -> Any:
         show_progress=False,
         return_ids=False,
     )
+
+
+@lru_cache(maxsize=1)
+def _lemmas() -> Any:
+    import simplemma
+
+    return simplemma
+
+
+@lru_cache(maxsize=65536)
+def lemma_stem(word: str) -> str:
+    """A word's dictionary form, stemmed: 'began' and 'begin', 'brought' and 'bring' meet.
+    For matching questions to sentences; the BM25 index keeps plain stems."""
+    low = word.lower()
+    if not low.strip():
+        return low
+    return stem(str(_lemmas().lemmatize(low, lang="en")))
+
+
+def lemma_terms(text: str) -> list[str]:
+    return [lemma_stem(w) for w in WORD.findall(normalize(text).lower())]

@@ -28,11 +28,13 @@ _FILLER = frozenset(
 
 
 def _stems(text: str) -> set[str]:
-    return {t for t in terms.terms(text) if t not in _FILLER and len(t) > 1}
+    return {t for t in terms.lemma_terms(text) if t not in _FILLER and len(t) > 1}
 
 
 def _stems_in_order(text: str) -> list[str]:
-    return list(dict.fromkeys(t for t in terms.terms(text) if t not in _FILLER and len(t) > 1))
+    return list(
+        dict.fromkeys(t for t in terms.lemma_terms(text) if t not in _FILLER and len(t) > 1)
+    )
 
 
 def _covered(word: str, title: set[str]) -> bool:
@@ -82,7 +84,7 @@ def _phrase(m: re.Match[str], run: list[str], before: bool) -> str:
     """The matched words from the first (or up to the last) word of `run`."""
     text = m.group(0)
     tokens = re.findall(r"[\w’'\-]+|\W+", text)
-    stems = [terms.terms(t)[0] if terms.terms(t) else "" for t in tokens]
+    stems = [terms.lemma_terms(t)[0] if terms.lemma_terms(t) else "" for t in tokens]
     if before:
         first = next(i for i, st in enumerate(stems) if st == run[0] or st in run)
         return "".join(tokens[first:]).strip()

@@ -4,6 +4,8 @@ figures that fit the question, follow-ups that lean on a named unit."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +170,49 @@ def test_who_is_a_name_describes_that_person(assistant: Assistant) -> None:
     answer = assistant.ask("Who is Mark Cancian?")
     assert not answer.abstained
     assert "Mark Cancian" in answer.citations[0].quote
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def railway(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Assistant:
+    """A user's own article that is not news: encyclopedic, Markdown, 19th-century dates."""
+    from index.build import build_index
+
+    root = tmp_path_factory.mktemp("railway")
+    settings = Settings(data_dir=root / "data", corpus=[DATA / "trans_siberian.md"])
+    build_index(settings, embedder=embedder)
+    return Assistant(settings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How long is the Trans-Siberian Railway?", "9,289 kilometres"),  # a length, with unit
+        ("When did construction of the railway begin?", "1891"),  # "began" is "begin"
+        ("Which company owns the line?", "Russian Railways"),  # a name opening its sentence
+        ("How many settlers did the railway bring east?", "five million"),  # spelled out
+        ("Where does the Trans-Mongolian line go?", "Ulan-Ude"),  # hyphenated place
+    ],
+)
+def test_a_long_article_that_is_not_news(railway: Assistant, question: str, expected: str) -> None:
+    answer = railway.ask(question)
+    assert not answer.abstained, answer.text
+    assert expected in answer.text.split("[1]")[0], answer.text
+    assert expected.split()[-1] in answer.citations[0].quote
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many passengers use the railway each year?",
+        "What is the ticket price from Moscow to Vladivostok?",
+        "When did Sergei Witte die?",
+    ],
+)
+def test_a_long_article_that_is_not_news_abstains(railway: Assistant, question: str) -> None:
+    answer = railway.ask(question)
+    assert answer.abstained and not answer.citations, answer.text

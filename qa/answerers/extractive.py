@@ -48,6 +48,8 @@ _COUNTED = re.compile(
     r"would|could|in|of|to)\b",
     re.I,
 )
+# Without a verb the regex above knows ("how many passengers use ..."): the next word.
+_COUNTED_WORD = re.compile(r"how many\s+([\w\-]+)", re.I)
 _GROUPS = {"troop", "soldier", "forc", "fighter", "personnel", "men", "unit"}
 _ATTRIBUTION = re.compile(
     r"\b(?i:according to|reported by|estimated by)\s+((?:the\s+)?[A-Z][\w’'\-. ()]{1,60}?)"
@@ -59,7 +61,7 @@ _ATTRIBUTION = re.compile(
 # Words that say what kind of answer is wanted, or light verbs: no sign of a topic the
 # articles lack when the corpus happens not to use them.
 _GENERIC = {
-    terms.stem(w)
+    terms.lemma_stem(w)
     for w in (
         "money amount number figure date place name size total get gets "
         "got give gave make made take took go went become became happen happened"
@@ -123,11 +125,13 @@ class ExtractiveAnswerer:
             bm25 = snap.bm25()
             df = np.diff(np.asarray(bm25.scores["indptr"]))
             n = max(int(bm25.scores["num_docs"]), 1)
-            table = {
-                token: math.log(1 + (n - d + 0.5) / (d + 0.5))
-                for token, i in bm25.vocab_dict.items()
-                for d in [int(df[i]) if i < len(df) else 0]
-            }
+            # Keyed by lemma stems, as the question's keywords are ("began" counts as "begin").
+            table: dict[str, float] = {}
+            for token, i in bm25.vocab_dict.items():
+                d = int(df[i]) if i < len(df) else 0
+                weight = math.log(1 + (n - d + 0.5) / (d + 0.5))
+                for key in {token, terms.lemma_stem(token)}:
+                    table[key] = min(table.get(key, weight), weight)
             self._idf_cache = (snap, table)
         return table
 
@@ -160,7 +164,7 @@ class ExtractiveAnswerer:
             cosines = (self._sentence_vectors(hit) @ qvecs.T).max(axis=1)
             for (s, e), cos in zip(hit.sentences, cosines, strict=True):
                 text = hit.text[s - hit.start : e - hit.start]
-                words = set(terms.terms(text))
+                words = set(terms.lemma_terms(text))
                 lexical = sum(w for k, w in weights.items() if k in words) / total
                 heading = not _TERMINAL.search(text) and len(text.split()) < 16
                 score = float(cos) + LEXICAL_WEIGHT * lexical - (0.2 if heading else 0.0)
@@ -176,7 +180,7 @@ class ExtractiveAnswerer:
             word = name.strip("’'.")
             if len(word) < 3 or not word.isalpha() or re.search(r"(an|ian|ese|ish|i)$", word):
                 continue  # demonyms and initials: too loosely worded to judge
-            if terms.stem(word) not in idf:
+            if terms.lemma_stem(word) not in idf:
                 missing.append(name)
         return missing
 
@@ -197,7 +201,7 @@ class ExtractiveAnswerer:
             # What is asked about is mostly words the corpus never uses: not covered.
             predicate = _predicate(own) - _GENERIC
             absent = [k for k in predicate if k not in self._idf()]
-            if predicate and len(absent) * 2 >= len(predicate):
+            if predicate and len(absent) * 2 > len(predicate):
                 return _abstain(_missing_message(own.qtype))
         # Words that point at one article ("in the ICARO Media Group article") chose the
         # passages; they are not what the question asks about.
@@ -257,6 +261,9 @@ class ExtractiveAnswerer:
                     f"({short}) {cite(sentence)}."
                 )
                 return Draft(text, True, tuple(evidence))
+            if own.qtype == q.NUMBER:
+                short = spans.with_unit(sentence.text, short[0].lower() + short[1:])
+                short = short[0].upper() + short[1:]
             text = f"{short} {cite(sentence)}. {_quote(sentence.text)} {cite(sentence)}"
             return Draft(text, False, tuple(evidence))
         if best.cosine < SURE_COSINE and not _shares_content(best, own):
@@ -360,19 +367,19 @@ def _shares_content(sentence: _Sentence, parsed: q.Question) -> bool:
     predicate = _predicate(parsed)
     if not predicate:
         return sentence.lexical >= 0.99
-    return bool(predicate & set(terms.terms(sentence.text)))
+    return bool(predicate & set(terms.lemma_terms(sentence.text)))
 
 
 def _predicate(parsed: q.Question) -> set[str]:
     """Question words that say what is counted or done, minus names and the counted noun."""
-    names = {terms.stem(p) for n in parsed.names for p in re.split(r"[\s\-’']+", n) if p}
+    names = {terms.lemma_stem(p) for n in parsed.names for p in re.split(r"[\s\-’']+", n) if p}
     names |= {q.stem(n) for n in parsed.names}  # "Hong-ki" is one keyword
     counted = _counted(parsed)
     return {k for k in parsed.keywords if k not in names and k not in counted and len(k) > 2}
 
 
 def _counted(parsed: q.Question) -> set[str]:
-    m = _COUNTED.search(parsed.text)
+    m = _COUNTED.search(parsed.text) or _COUNTED_WORD.search(parsed.text)
     if not m:
         return set()
     words = []
@@ -380,14 +387,14 @@ def _counted(parsed: q.Question) -> set[str]:
         if len(w) > 3 and w.lower().endswith("ed"):
             break  # "how many troops died in ...": the verb is not what is counted
         words.append(w)
-    counted = {terms.stem(w) for w in words if w.lower() not in q.STOPWORDS}
+    counted = {terms.lemma_stem(w) for w in words if w.lower() not in q.STOPWORDS}
     return counted - _GENERIC  # "how much money ...": any sum of money
 
 
 def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
     """Whether a sentence's figure can answer the question: it mentions the counted thing
     and, if the question says what happened to it, that too."""
-    words = set(terms.terms(sentence))
+    words = set(terms.lemma_terms(sentence))
     counted = _counted(parsed)
     if counted:
         wanted = set(counted)
@@ -409,7 +416,7 @@ _MONEY_ONLY = re.compile(
 )
 _CURRENCY = re.compile(r"[$€£¥₩]|\b(?:dollars?|won|rubles?|roubles?|euros?|pounds?|yuan)\b", re.I)
 _PERCENT_Q = re.compile(r"\b(?:percent|percentage|share|proportion|rate)\b", re.I)
-_QUANTITY = {terms.stem(w) for w in ("number", "figure", "size", "strength")}
+_QUANTITY = {terms.lemma_stem(w) for w in ("number", "figure", "size", "strength")}
 _FIGURE_WORD = re.compile(r"[\w’'\-]+")
 
 
@@ -433,9 +440,9 @@ def _figures(sentence: str, parsed: q.Question, predicate: set[str]) -> list[str
             continue
         before = _FIGURE_WORD.findall(sentence[max(0, m.start() - 80) : m.start()])[-6:]
         after = _FIGURE_WORD.findall(sentence[m.end() : m.end() + 100])[:8]
-        near = {terms.stem(w) for w in before + after[:5]}
-        near |= {terms.stem(p) for w in after[:1] for p in w.split("-")}
-        wide = near | {terms.stem(w) for w in after}
+        near = {terms.lemma_stem(w) for w in before + after[:5]}
+        near |= {terms.lemma_stem(p) for w in after[:1] for p in w.split("-")}
+        wide = near | {terms.lemma_stem(w) for w in after}
         if not near & (counted | predicate):
             continue
         score = 2 * len(wide & predicate) + len(near & counted)
@@ -457,12 +464,12 @@ def _typed_answer(
     role = q.role_noun(parsed.text)
     noun = q.org_noun(parsed.text)
     asked_text = parsed.text.lower()
-    if role and terms.stem(role) not in known_terms:
+    if role and terms.lemma_stem(role) not in known_terms:
         role = None  # the corpus never uses that word: any fresh name may be the answer
 
     def known(part: str) -> bool:
         word = re.sub(r"[’']s$", "", part).lower().strip("’'.")
-        stem = terms.stem(word)
+        stem = terms.lemma_stem(word)
         return any(
             word == a
             or stem == a
@@ -477,7 +484,7 @@ def _typed_answer(
         return None
 
     def self_key(text: str) -> bool:
-        return not key_term or key_term in set(terms.terms(text))
+        return not key_term or key_term in set(terms.lemma_terms(text))
 
     for s in ranked[:6]:
         if s.score < best.score - TYPED_MARGIN:
@@ -526,7 +533,7 @@ def _people(
 ) -> list[tuple[str, _Sentence]]:
     """Distinct people named in the best-ranked sentences that name anyone, in rank order,
     each with the sentence that names them; people the question names are not an answer."""
-    asked = {terms.stem(n) for n in parsed.names}
+    asked = {terms.lemma_stem(n) for n in parsed.names}
     named = [(s, spans.people(s.text)) for s in ranked[:80] if not s.heading]
     named = [(s, people) for s, people in named if people]
     if not named:
@@ -538,7 +545,7 @@ def _people(
         if s.score < top - margin or len(out) >= 6:
             break
         for person in people:
-            surname = terms.stem(person.split()[-1].strip("."))
+            surname = terms.lemma_stem(person.split()[-1].strip("."))
             if surname in seen or surname in asked:
                 continue
             seen.add(surname)

@@ -56,9 +56,11 @@ _TYPES = [
                      r"service|university|center|centre)\b", re.I)),
     (NAME, re.compile(r"\bwhat is the name of\b|\bwhat (was|were|are) the names? of\b"
                       r"|\bwhat is (he|she|it|the \w+) called\b", re.I)),
-    (DURATION, re.compile(r"^\s*(for )?how long\b", re.I)),
+    (DURATION, re.compile(r"^\s*(for )?how long\b(?! (?:is|was|are|were) (?:the|a|an|it|its)\b)"
+                          r"(?! (?:is|was|are|were) [A-Z])", re.I)),
     (NUMBER, re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|size)\b"
-                        r"|\bhow (large|big)\b|\bwhat is the (total|number|size)\b", re.I)),
+                        r"|\bhow (large|big|long|far|high|tall|wide|deep|old)\b"
+                        r"|\bwhat is the (total|number|size|length)\b", re.I)),
     (DATE, re.compile(r"^\s*when\b|\bwhat (date|day|year|month|time)\b|\bin which (year|month)\b"
                       r"|\bon what date\b", re.I)),
     (PLACE, re.compile(r"^\s*where\b|\b(which|what) (\w+ )?(city|country|countries|region|"
@@ -118,7 +120,7 @@ def stem(word: str) -> str:
     for suffix in ("’s", "'s"):
         if w.endswith(suffix):
             w = w[: -len(suffix)]
-    return terms.stem(w)
+    return terms.lemma_stem(w) if w else w
 
 
 def analyze(text: str) -> Question:

@@ -12,17 +12,22 @@ _QUALIFIER = (
 NUMBER = re.compile(
     _QUALIFIER
     + r"(?<![\w.])\$?\d(?:[\d,]*\d)?(?:\.\d+)?"
-    + r"(?:\s*(?:million|billion|thousand|percent|%))?(?![\w])"
+    + r"(?:\s*(?:million|billion|trillion|thousand|percent|%))?(?![\w])"
     + r"|"
     + _QUALIFIER
     + r"\b(?:hundreds|thousands|tens of thousands|millions|dozens) of\b"
-    + r"|(?:over |more than |nearly |almost |about )?\ba (?:million|billion)\b",
+    + r"|(?:over |more than |nearly |almost |about )?\ba (?:million|billion)\b"
+    + r"|"
+    + _QUALIFIER
+    + r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    + r"thirty|forty|fifty|sixty|seventy|eighty|ninety|a few|several)\s+"
+    + r"(?:hundred|thousand|million|billion|trillion)\b",
     re.I,
 )
 DATE = re.compile(
     rf"\b(?:(?:early|mid|late|since|in|on|by)\s+)?(?:\d{{1,2}}\s+)?(?:{_MONTHS})"
     rf"(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?\b"
-    r"|\b(?:since|in|by) (?:19|20)\d\d\b|\b(?:19|20)\d\d\b"
+    r"|\b(?:since|in|by) (?:1[6-9]|20)\d\d\b|\b(?:1[6-9]|20)\d\d\b"
     r"|\bthis (?:summer|spring|autumn|fall|winter|month|year|week)\b"
     r"|\b(?:earlier|later|last|next) (?:this )?(?:month|year|week)\b"
     r"|\bbetween the \d+\w* and \d+\w* of \w+ \w+\b"
@@ -34,7 +39,7 @@ DURATION = re.compile(
     r"(?:years?|months?|weeks?|days?|decades?)\b",
     re.I,
 )
-_CAP = r"(?:(?:[A-Z]\.){2,}|[A-Z][a-z’'\-]+|[A-Z]\.|[A-Z]{2,}|Jr\.|al-\w+)"
+_CAP = r"(?:(?:[A-Z]\.){2,}|[A-Z][a-z’']+(?:-[A-Za-z][a-z’']*)*|[A-Z]\.|[A-Z]{2,}|Jr\.|al-\w+)"
 CAPITALISED = re.compile(rf"\b{_CAP}(?:[ \-]{_CAP})*")
 
 NON_PERSON = frozenset(
@@ -130,8 +135,9 @@ def names(sentence: str) -> list[str]:
         led = False
         while words and words[0] in _LEADING:
             words, led = words[1:], True
-        # A sentence's first word is capitalised anyway; after "The" it is a name ("The NIS").
-        if (m.start() > 0 or led) and words:
+        # A sentence's first word is capitalised anyway; after "The" it is a name ("The NIS"),
+        # and so are several capitalised words ("Russian Railways, the state company, ...").
+        if (m.start() > 0 or led or len(words) >= 2) and words:
             out.append(" ".join(words))
     return out
 
@@ -147,7 +153,7 @@ def numbers(sentence: str, allow_years: bool = False) -> list[re.Match[str]]:
     found = []
     for m in NUMBER.finditer(sentence):
         core = re.sub(r"[^\d]", "", m.group(0))
-        if not allow_years and re.fullmatch(r"(19|20)\d\d", core) and "," not in m.group(0):
+        if not allow_years and re.fullmatch(r"(1[6-9]|20)\d\d", core) and "," not in m.group(0):
             continue
         if re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", m.group(0)):
             continue
@@ -175,3 +181,21 @@ def org_phrases(sentence: str, noun: str) -> list[str]:
         if len(words) >= 2:
             out.append(" ".join(words))
     return out
+
+
+UNIT = re.compile(
+    r"\s*((?:square |cubic )?(?:kilomet(?:re|er)s?|km|miles?|met(?:re|er)s?|tonnes?|tons?|"
+    r"barrels?|litres?|liters?|hectares?|acres?|kilograms?|kg|people|passengers|settlers|"
+    r"soldiers|troops|workers|years?|months?|weeks?|days?|hours?|minutes?|roubles?|rubles?|"
+    r"dollars?|euros?|pounds?|won|yuan|yen)\b)",
+    re.I,
+)
+
+
+def with_unit(sentence: str, figure: str) -> str:
+    """'9,289' -> '9,289 kilometres' when the sentence names a unit right after it."""
+    at = sentence.find(figure)
+    if at < 0:
+        return figure
+    m = UNIT.match(sentence, at + len(figure))
+    return f"{figure} {m.group(1)}" if m else figure
