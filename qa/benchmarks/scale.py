@@ -150,7 +150,7 @@ def build_scale_index(
         "chunks": len(rows),
         "articles": len(articles),
         "source_chunks": len(sentences),
-        "vectors": f"real chunk embeddings + N(0, {NOISE}) per dimension, re-normalised",
+        "vectors": f"real chunk embeddings perturbed by N(0, {NOISE}) per dimension, re-normalised",
         "build_s": {
             "texts_and_vectors": round(t_texts - t0, 2),
             "chroma_insert": round(t_chroma - t_texts, 2),
