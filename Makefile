@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 QA := $(VENV)/bin/qa
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run index test lint typecheck pytest browser-deps llm-models clean eval
+.PHONY: install run index test lint typecheck pytest browser-deps llm-models clean eval bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint typecheck pytest
 # Score the default answerer on eval/gold.jsonl (needs an index: `make index`).
 eval: install
 	$(QA) eval --answerer extractive --out eval/baseline/extractive
+
+# Benchmarks against floors measured in the same run (about 10 minutes; see BENCHMARKS.md).
+bench: install
+	$(QA) bench --out bench-out
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
