@@ -216,3 +216,19 @@ def test_a_long_article_that_is_not_news(railway: Assistant, question: str, expe
 def test_a_long_article_that_is_not_news_abstains(railway: Assistant, question: str) -> None:
     answer = railway.ask(question)
     assert answer.abstained and not answer.citations, answer.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        # each name is in the corpus, but not in any article that speaks of the topic
+        "What did Kirby say about the satellite images?",
+        "What did Ukraine's president say about China?",
+    ],
+)
+def test_a_person_never_named_beside_the_topic_gets_an_abstention(
+    assistant: Assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations, answer.text

@@ -41,6 +41,7 @@ EXTRA_MARGIN = 0.12
 SURE_COSINE = 0.6
 CONTEXT_WEIGHT = 0.6
 PEOPLE_MARGIN = 0.3
+FOCUS_IDF = 1.0  # a name in fewer than about a third of the chunks
 
 _TYPED = {q.NUMBER, q.DATE, q.DURATION, q.PLACE, q.NAME, q.ORG, q.PERSON, q.ACRONYM}
 _COUNTED = re.compile(
@@ -113,6 +114,7 @@ class ExtractiveAnswerer:
         self._assistant = assistant
         self._vectors = _VectorCache()
         self._idf_cache: tuple[Any, dict[str, float]] | None = None
+        self._article_words: dict[tuple[int, str], set[str]] = {}
         self._lock = threading.Lock()
 
     # -- corpus statistics -------------------------------------------------------------
@@ -183,6 +185,33 @@ class ExtractiveAnswerer:
             if terms.lemma_stem(word) not in idf:
                 missing.append(name)
         return missing
+
+    def _article_terms(self, article_id: str) -> set[str]:
+        snap = self._assistant.snapshot()
+        key = (id(snap), article_id)
+        found = self._article_words.get(key)
+        if found is None:
+            art = snap.articles.get(article_id, {})
+            found = set(terms.lemma_terms(f"{art.get('title', '')} {art.get('text', '')}"))
+            with self._lock:
+                if len(self._article_words) > 4096:
+                    self._article_words.clear()
+                self._article_words[key] = found
+        return found
+
+    def _focus_names(self, parsed: q.Question) -> set[str]:
+        """The question's names that are not everywhere in the corpus (as "Russia" is in a
+        corpus about Russia), as lemma stems: what the question is specifically about."""
+        idf = self._idf()
+        out = set()
+        for name in parsed.names:
+            word = name.strip("’'.")
+            if len(word) < 3 or _DEMONYM.match(word):
+                continue
+            key = terms.lemma_stem(word)
+            if idf.get(key, 0.0) >= FOCUS_IDF:
+                out.add(key)
+        return out
 
     # -- composing -------------------------------------------------------------------
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
@@ -267,6 +296,11 @@ class ExtractiveAnswerer:
             text = f"{short} {cite(sentence)}. {_quote(sentence.text)} {cite(sentence)}"
             return Draft(text, False, tuple(evidence))
         if best.cosine < SURE_COSINE and not _shares_content(best, own):
+            return _abstain("The articles don't say.")
+        focus = self._focus_names(own)
+        if focus and not focus & self._article_terms(passages[best.hit].article_id):
+            # "What was China's reaction ...?" answered from an article that never names China
+            # would be about someone else.
             return _abstain("The articles don't say.")
         text = f"{_quote(best.text)} {cite(best)}"
         for s in _more(own, ranked, best):
