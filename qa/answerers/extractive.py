@@ -436,6 +436,10 @@ def _about(sentence: str, parsed: q.Question, predicate: set[str]) -> bool:
             wanted |= _GROUPS
         if not wanted & words:
             return False
+        # "How many North Korean soldiers ...": a figure of Russian soldiers is not one.
+        named = counted & {terms.lemma_stem(n) for n in parsed.names}
+        if named and not named & words:
+            return False
     return True
 
 
