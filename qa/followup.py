@@ -18,9 +18,8 @@ _ANAPHORA = re.compile(
     r"the report|the source)\b",
     re.IGNORECASE,
 )
-_CONTINUATION = re.compile(
-    r"^(and|also|what about|how about|why|when|where|who else|anything else|more)\b", re.I
-)
+# "Where are the troops training?" stands alone; "And where?" (short) or "What about ..." not.
+_CONTINUATION = re.compile(r"^(and|also|what about|how about|who else|anything else|more)\b", re.I)
 # "Kim Hong-ki", "Ministry of Foreign Affairs", "the 11th Corps" (an ordinal leads some names).
 _NAME = re.compile(
     r"\b(?:\d{1,3}(?:st|nd|rd|th)\s+)?[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|of|for|the|and)){0,4}\b"
@@ -50,7 +49,9 @@ def standalone_query(question: str, history: Sequence[dict[str, str]], backend: 
     # question: its other words would pull retrieval back to what was already answered.
     previous = _MARKERS.sub("", users[-1])
     answers = [t["content"] for t in history if t["role"] == "assistant"]
-    head = _MARKERS.sub("", answers[-1])[:300] if answers else ""
+    # The answer's lead, before its first citation ("Kim Hong-ki [1]. ..."), names what was
+    # found; the quoted sentences after it name much else.
+    head = _MARKERS.split(answers[-1], maxsplit=1)[0][:200] if answers else ""
     names: list[str] = []
     for text in (previous, head):
         for m in _NAME.finditer(text):

@@ -232,3 +232,25 @@ def test_a_person_never_named_beside_the_topic_gets_an_abstention(
 ) -> None:
     answer = assistant.ask(question)
     assert answer.abstained and not answer.citations, answer.text
+
+
+@pytest.mark.slow
+def test_a_chat_follow_up_leans_on_the_answer_lead_not_its_quotes(assistant: Assistant) -> None:
+    first = assistant.ask("Which South Korean official summoned the Russian ambassador?")
+    history = [
+        {"role": "user", "content": "Which South Korean official summoned the Russian ambassador?"},
+        {"role": "assistant", "content": first.text},
+    ]
+    answer = assistant.ask("What did he urge Russia to do?", history)
+    assert "Kim Hong-ki" in answer.trace.query
+    assert "withdrawal" in answer.citations[0].quote, answer.text
+    # a question that stands alone is searched as asked, whatever came before
+    alone = assistant.ask("Where are the North Korean troops training?", history)
+    assert alone.trace.query == "Where are the North Korean troops training?"
+
+
+@pytest.mark.slow
+def test_how_much_lists_sums_of_money_not_head_counts(assistant: Assistant) -> None:
+    answer = assistant.ask("How much per soldier?")
+    assert not answer.abstained
+    assert answer.text.startswith("$"), answer.text

@@ -361,6 +361,12 @@ class ExtractiveAnswerer:
                 articles.add(passages[s.hit].article_id)
                 who = _claimant(s.text) or _short_title(passages[s.hit].title)
                 claims.append((value, s, who))
+        if re.search(r"\bhow much\b", parsed.text, re.I) and any(
+            _CURRENCY.search(value) for value, _, _ in claims
+        ):
+            # "How much per soldier?": sums of money, not head counts.
+            claims = [c for c in claims if _CURRENCY.search(c[0])]
+            articles = {passages[s.hit].article_id for _, s, _ in claims}
         if len(claims) < 2 or len(articles) < 2:
             return None
         parts = [f"{who}: {value} {cite(s)}" for value, s, who in claims[:6]]
