@@ -82,12 +82,6 @@ def test_people_questions_list_several_cited_people(assistant: Assistant) -> Non
 
 
 @pytest.mark.slow
-def test_people_question_about_an_unknown_topic_abstains(assistant: Assistant) -> None:
-    answer = assistant.ask("Which experts are quoted about Mariupol?")
-    assert answer.abstained and not answer.citations
-
-
-@pytest.mark.slow
 def test_size_figures_leave_out_money(assistant: Assistant) -> None:
     answer = assistant.ask("How large is the army of North Korea?")
     assert not answer.abstained
@@ -135,32 +129,13 @@ def test_a_question_of_names_only_is_answered(assistant: Assistant) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "question",
-    ["Where was Maria Zakharova born?", "How long did Jim Hoare live in Pyongyang?"],
-)
-def test_typed_questions_about_things_never_mentioned_abstain(
-    assistant: Assistant, question: str
-) -> None:
-    answer = assistant.ask(question)
-    assert answer.abstained and not answer.citations, answer.text
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "question",
     [
-        "Who is the mayor of Vladivostok?",  # a place the articles name, a role they never use
-        "How many North Korean troops died in Ukraine?",
-        "How much did Russia pay for the artillery shells?",  # a figure, but not money
+        "How much money does Pyongyang get for every soldier?",
+        "How much per soldier?",  # figures of money, not the head counts beside them
     ],
 )
-def test_questions_near_the_text_but_not_in_it_abstain(assistant: Assistant, question: str) -> None:
+def test_money_questions_get_money(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
-    assert answer.abstained and not answer.citations, answer.text
-
-
-@pytest.mark.slow
-def test_money_questions_get_money(assistant: Assistant) -> None:
-    answer = assistant.ask("How much money does Pyongyang get for every soldier?")
     assert not answer.abstained
     assert answer.text.startswith("$"), answer.text
 
@@ -219,22 +194,6 @@ def test_a_long_article_that_is_not_news_abstains(railway: Assistant, question: 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "question",
-    [
-        # each name is in the corpus, but not in any article that speaks of the topic
-        "What did Kirby say about the satellite images?",
-        "What did Ukraine's president say about China?",
-    ],
-)
-def test_a_person_never_named_beside_the_topic_gets_an_abstention(
-    assistant: Assistant, question: str
-) -> None:
-    answer = assistant.ask(question)
-    assert answer.abstained and not answer.citations, answer.text
-
-
-@pytest.mark.slow
 def test_a_chat_follow_up_leans_on_the_answer_lead_not_its_quotes(assistant: Assistant) -> None:
     first = assistant.ask("Which South Korean official summoned the Russian ambassador?")
     history = [
@@ -250,7 +209,20 @@ def test_a_chat_follow_up_leans_on_the_answer_lead_not_its_quotes(assistant: Ass
 
 
 @pytest.mark.slow
-def test_how_much_lists_sums_of_money_not_head_counts(assistant: Assistant) -> None:
-    answer = assistant.ask("How much per soldier?")
-    assert not answer.abstained
-    assert answer.text.startswith("$"), answer.text
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which experts are quoted about Mariupol?",  # a place the corpus never names
+        "Where was Maria Zakharova born?",  # a typed question about an act never mentioned
+        "How long did Jim Hoare live in Pyongyang?",
+        "Who is the mayor of Vladivostok?",  # a place the articles name, a role they never use
+        "How many North Korean troops died in Ukraine?",
+        "How much did Russia pay for the artillery shells?",  # a figure, but not money
+        # each name is in the corpus, but not in any article that speaks of the topic
+        "What did Kirby say about the satellite images?",
+        "What did Ukraine's president say about China?",
+    ],
+)
+def test_questions_the_articles_do_not_answer_abstain(assistant: Assistant, question: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.abstained and not answer.citations, answer.text
