@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     llamacpp_model: Path | None = Field(default=None, description="Path to a GGUF model file.")
     llamacpp_threads: int = Field(default=2, ge=1, description="Threads for llama.cpp.")
     llamacpp_ctx: int = Field(default=4096, ge=512, description="Context window for llama.cpp.")
+    llamacpp_reuse_prompt: bool = Field(
+        default=True,
+        description="Reuse the evaluated prefix the prompt shares with the previous one (faster). "
+        "False: every answer starts from an empty context, so it does not depend on what "
+        "was asked before.",
+    )
     openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint URL.")
     openai_model: str = Field(default="gpt-4o-mini", description="Model name at that endpoint.")
     openai_api_key: str | None = Field(default=None, description="Key for that endpoint.")
