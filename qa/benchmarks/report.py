@@ -123,7 +123,7 @@ def markdown(r: dict[str, Any]) -> str:
         + ".",
         "### Cold start",
         _table(
-            ["command", "seconds (median)", "runs"],
+            ["command", "seconds to output (median)", "runs"],
             [
                 [
                     f"`{r['cold_start']['command']}`",
@@ -137,6 +137,9 @@ def markdown(r: dict[str, Any]) -> str:
                 ],
             ],
         ),
+        "Seconds until the answer (the floor: its word) is printed; until the process has "
+        f"exited: {r['cold_start']['exit_seconds']} "
+        f"(floor {r['cold_start']['floor_exit_seconds']}).",
         "### Server (`POST /v1/ask`, extractive, loopback)",
         _table(
             ["clients", "requests", "rps", "p50 ms", "p95 ms", "errors"],
