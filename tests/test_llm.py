@@ -190,6 +190,8 @@ def test_abstentions_are_recognised(text: str, cited: bool, abstained: bool) -> 
         ("", None),
         ("Why", None),
         ("no no no no no no no no no no no no no", None),
+        # An answer, not a question (Qwen 1.5B in the first llamacpp baseline).
+        ("Kim Hong-ki urged Russia to increase its military presence.", None),
     ],
 )
 def test_condensed_questions_are_cleaned_or_refused(reply: str, expected: str | None) -> None:

@@ -402,12 +402,18 @@ class GenerativeAnswerer:
 
 
 def clean_condensed(text: str, question: str) -> str | None:
+    """The model's rewritten question, or None when it is unusable. A reply that is not a
+    question is refused: small models answer the follow-up instead of rewriting it ("He
+    urged Russia to increase its presence"), and searching for a made-up answer retrieves
+    the wrong passages."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return None
     line = re.sub(r"^(?:standalone|rewritten)?\s*question\s*:\s*", "", lines[0], flags=re.I)
     line = line.strip().strip("\"'“”").strip()
     if len(line.split()) < 2 or len(line) > 2 * len(question) + 200 or garbage(line):
+        return None
+    if question.rstrip().endswith("?") and not line.endswith("?"):
         return None
     return line
 
