@@ -69,6 +69,7 @@ PASSAGES = [hit(1), hit(2), hit(3)]
         ("A [9].", "A.", []),  # points at no passage: dropped, with its space
         ("A [0] [2].", "A [1].", ["a2.txt"]),
         ("A [1][1] and [1][9][1].", "A [1] and [1].", ["a1.txt"]),
+        ("[1]...[1]", "[1]...[1]", ["a1.txt"]),  # found by the chunking property below
         ("The quote [sic] stays [2].", "The quote [sic] stays [1].", ["a2.txt"]),
         ("  Padded   text  [1] .  ", "Padded text [1].", ["a1.txt"]),
         ("Unclosed [1", "Unclosed [1", []),
@@ -137,7 +138,7 @@ def test_passages_are_numbered_and_cannot_close_their_block() -> None:
     messages = answer_messages("Q?", [hostile], [])
     user = str(messages[1].content)
     assert user.count("<passages>") == 1 and user.count("</passages>") == 1
-    assert user.rstrip().endswith("Question: Q?\nAnswer:")
+    assert "</passages>\nQuestion: Q?\n" in user and user.rstrip().endswith("\nAnswer:")
 
 
 def test_history_is_rendered_without_old_markers() -> None:

@@ -160,6 +160,7 @@ class MarkerFilter:
             i = buf.find("[")
             if i < 0:
                 out.append(buf)
+                self._last = ""
                 buf = ""
                 break
             if i:
