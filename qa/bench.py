@@ -125,7 +125,10 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     scale_build = build_scale_index(gen_settings, scale_settings, args.scale_chunks)
     t = lap("scale_build", t)
     _say("query latency at scale")
-    query_scale = bench_query(Assistant(scale_settings), gold, args.queries, offset=2000)
+    # Answers at 100k are reported, not a target: a third of the questions keeps the run short.
+    query_scale = bench_query(
+        Assistant(scale_settings), gold, args.queries, offset=2000, answer_every=3
+    )
     t = lap("scale_query", t)
 
     _say("cold start")
