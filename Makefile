@@ -41,7 +41,8 @@ lint: install
 	$(VENV)/bin/ruff check qa index eval tests
 	$(VENV)/bin/ruff format --check qa index eval tests
 
-typecheck: install
+# Types are checked where the tests run: with the llamacpp/openai extras installed.
+typecheck: install-llm
 	$(VENV)/bin/mypy
 
 # Debian's Chromium for the browser tests (Playwright drives it; no `playwright install`).

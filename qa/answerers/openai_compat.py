@@ -3,6 +3,8 @@ llama.cpp's server), through LangChain's ChatOpenAI. The HTTP client is thread-s
 
 from __future__ import annotations
 
+from typing import Any
+
 from index.errors import BackendError
 from index.settings import Settings
 from qa.answerers.generative import Chat
@@ -21,6 +23,9 @@ def load_chat(settings: Settings) -> Chat:
             "no endpoint is configured: set QA_OPENAI_BASE_URL (an OpenAI-compatible /v1 URL) "
             "or QA_OPENAI_API_KEY for OpenAI itself"
         )
+    # `max_tokens` is an alias ChatOpenAI's signature does not show; passed by name it would
+    # need a type: ignore that only holds where langchain-openai is installed.
+    limits: dict[str, Any] = {"max_tokens": settings.max_tokens}
     model = ChatOpenAI(
         model=settings.openai_model,
         base_url=settings.openai_base_url,
@@ -29,6 +34,6 @@ def load_chat(settings: Settings) -> Chat:
         timeout=settings.llm_timeout_s,
         max_retries=0,
         temperature=0.0,
-        max_tokens=settings.max_tokens,  # type: ignore[call-arg]
+        **limits,
     )
     return Chat(model, None)
