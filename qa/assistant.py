@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.errors import BadInputError
 from index.settings import Settings
@@ -20,6 +20,9 @@ from qa.citations import finalize
 from qa.followup import standalone_query
 from qa.retrieve import Hit, bm25_search, dense_search, fuse
 
+if TYPE_CHECKING:
+    from qa.scope import ArticleRefs
+
 
 class Assistant:
     def __init__(self, settings: Settings | None = None) -> None:
@@ -28,6 +31,7 @@ class Assistant:
         self._snapshot: IndexSnapshot | None = None
         self._embedder: Any = None
         self._answerers: dict[str, Answerer] = {}
+        self._refs: tuple[IndexSnapshot, ArticleRefs] | None = None
 
     # -- resources -------------------------------------------------------------------
     def embedder(self) -> Any:
@@ -109,14 +113,23 @@ class Assistant:
         k = self._check_k(k)
         return max(k, min(int(getattr(backend, "min_passages", 0)), self.settings.max_k))
 
+    def references(self) -> ArticleRefs:
+        """Outlets, authors and titles of the live index, for questions that name an article."""
+        snap = self.snapshot()
+        cached = self._refs
+        if cached is None or cached[0] is not snap:
+            from qa.scope import ArticleRefs
+
+            cached = (snap, ArticleRefs(snap.articles))
+            self._refs = cached
+        return cached[1]
+
     def _scope(self, question: str, article_ids: Collection[str] | None) -> Collection[str] | None:
         """The caller's filter, or the one article the question itself points at."""
         if article_ids:
             return article_ids
-        from qa.scope import referenced_article
-
-        scoped = referenced_article(question, self.snapshot().articles)
-        return [scoped] if scoped else None
+        ref = self.references().find(question)
+        return [ref.article_id] if ref else None
 
     def search(
         self, query: str, k: int | None = None, article_ids: Collection[str] | None = None

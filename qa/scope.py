@@ -49,58 +49,65 @@ class Reference:
     stand_in: str = ""  # what the phrase leaves behind when taken out
 
 
-def find_reference(question: str, articles: Mapping[str, Mapping[str, Any]]) -> Reference | None:
-    """The one article the question points at, or None."""
-    low = question.lower()
-    named = {}
-    for aid, art in articles.items():
-        for field in ("outlet", "author"):
-            value = art.get(field)
-            if isinstance(value, str) and len(value) >= 4:
-                m = re.search(rf"\b{re.escape(value.lower())}\b", low)
-                if m:
-                    named[aid] = question[m.start() : m.end()]
-    if len(named) == 1:
-        aid, phrase = named.popitem()
-        return Reference(aid, phrase)
-    titles = {aid: _stems(str(art.get("title", ""))) for aid, art in articles.items()}
-    for m in _DESCRIBED.finditer(question):
-        before = m.group(1) is not None
-        words = _stems_in_order(m.group(1) or m.group(2) or "")
-        # The description may run into the question ("the officials mentioned in the Pentagon
-        # article", "the article on Russia's denial say about food"): the longest run of
-        # words next to the noun that fits exactly one title wins.
-        for n in range(len(words), 0, -1):
-            run = words[-n:] if before else words[:n]
-            matches = [aid for aid, title in titles.items() if all(_covered(w, title) for w in run)]
-            if len(matches) == 1:
-                return Reference(matches[0], _phrase(m, run, before), "article")
-            if matches:
-                break
-    return None
+class ArticleRefs:
+    """The outlets, authors and title words of a set of articles, prepared once (per index
+    generation) so that finding the article a question points at costs no per-article work
+    beyond set lookups."""
+
+    def __init__(self, articles: Mapping[str, Mapping[str, Any]]) -> None:
+        self._named = [
+            (aid, re.compile(rf"\b{re.escape(value.lower())}\b"))
+            for aid, art in articles.items()
+            for field in ("outlet", "author")
+            if isinstance(value := art.get(field), str) and len(value) >= 4
+        ]
+        self._titles = {aid: _stems(str(art.get("title", ""))) for aid, art in articles.items()}
+
+    def find(self, question: str) -> Reference | None:
+        """The one article the question points at, or None."""
+        low = question.lower()
+        named = {}
+        for aid, pattern in self._named:
+            m = pattern.search(low)
+            if m:
+                named[aid] = question[m.start() : m.end()]
+        if len(named) == 1:
+            aid, phrase = named.popitem()
+            return Reference(aid, phrase)
+        for m in _DESCRIBED.finditer(question):
+            before = m.group(1) is not None
+            words = _stems_in_order(m.group(1) or m.group(2) or "")
+            # The description may run into the question ("the officials mentioned in the
+            # Pentagon article", "the article on Russia's denial say about food"): the longest
+            # run of words next to the noun that fits exactly one title wins.
+            for n in range(len(words), 0, -1):
+                run = words[-n:] if before else words[:n]
+                matches = [
+                    aid
+                    for aid, title in self._titles.items()
+                    if all(_covered(w, title) for w in run)
+                ]
+                if len(matches) == 1:
+                    return Reference(matches[0], _phrase(m, run, before), "article")
+                if matches:
+                    break
+        return None
+
+    def without(self, question: str) -> str:
+        """The question with the words that point at an article taken out: they say where
+        to look, not what is asked."""
+        ref = self.find(question)
+        if ref is None:
+            return question
+        return " ".join(question.replace(ref.phrase, f" {ref.stand_in} ").split())
 
 
 def _phrase(m: re.Match[str], run: list[str], before: bool) -> str:
     """The matched words from the first (or up to the last) word of `run`."""
-    text = m.group(0)
-    tokens = re.findall(r"[\w’'\-]+|\W+", text)
-    stems = [terms.lemma_terms(t)[0] if terms.lemma_terms(t) else "" for t in tokens]
+    tokens = re.findall(r"[\w’'\-]+|\W+", m.group(0))
+    stems = [next(iter(terms.lemma_terms(t)), "") for t in tokens]
     if before:
-        first = next(i for i, st in enumerate(stems) if st == run[0] or st in run)
+        first = next(i for i, st in enumerate(stems) if st in run)
         return "".join(tokens[first:]).strip()
     last = max(i for i, st in enumerate(stems) if st in run)
     return "".join(tokens[: last + 1]).strip()
-
-
-def referenced_article(question: str, articles: Mapping[str, Mapping[str, Any]]) -> str | None:
-    ref = find_reference(question, articles)
-    return ref.article_id if ref else None
-
-
-def without_reference(question: str, articles: Mapping[str, Mapping[str, Any]]) -> str:
-    """The question with the words that point at an article taken out: they say where to
-    look, not what is asked."""
-    ref = find_reference(question, articles)
-    if ref is None:
-        return question
-    return " ".join(question.replace(ref.phrase, f" {ref.stand_in} ").split())

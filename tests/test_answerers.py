@@ -20,6 +20,7 @@ import pytest
 from index.settings import Settings
 from qa.answer import Answer, Retrieved
 from qa.assistant import Assistant
+from qa.benchmarks.server import stop_server
 from qa.models import MODELS
 from tests.conftest import ROOT, SEEDS, free_port
 
@@ -98,12 +99,7 @@ def llm_server(smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def backend_settings(name: str, base: Settings, request: pytest.FixtureRequest) -> Settings:

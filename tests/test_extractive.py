@@ -11,7 +11,7 @@ import pytest
 
 from index.settings import Settings
 from qa.assistant import Assistant
-from qa.scope import find_reference, without_reference
+from qa.scope import ArticleRefs
 
 ARTICLES = {
     "a.txt": {"title": "Storm floods the coast: council promises funds", "outlet": "Coast Herald"},
@@ -31,10 +31,11 @@ ARTICLES = {
     ],
 )
 def test_a_question_that_names_one_article_is_scoped_to_it(question: str, article_id: str) -> None:
-    ref = find_reference(question, ARTICLES)
+    refs = ArticleRefs(ARTICLES)
+    ref = refs.find(question)
     assert ref is not None and ref.article_id == article_id
     assert ref.phrase in question
-    assert ref.phrase not in without_reference(question, ARTICLES)
+    assert ref.phrase not in refs.without(question)
 
 
 @pytest.mark.parametrize(
@@ -47,8 +48,9 @@ def test_a_question_that_names_one_article_is_scoped_to_it(question: str, articl
     ],
 )
 def test_no_scope_unless_exactly_one_article_fits(question: str) -> None:
-    assert find_reference(question, ARTICLES) is None
-    assert without_reference(question, ARTICLES) == question
+    refs = ArticleRefs(ARTICLES)
+    assert refs.find(question) is None
+    assert refs.without(question) == question
 
 
 @pytest.fixture(scope="module")

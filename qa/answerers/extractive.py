@@ -29,7 +29,6 @@ from qa.answerers import question as q
 from qa.citations import MARKER
 from qa.followup import standalone_query
 from qa.retrieve import Hit
-from qa.scope import without_reference
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -114,7 +113,7 @@ class ExtractiveAnswerer:
         self._assistant = assistant
         self._vectors = _VectorCache()
         self._idf_cache: tuple[Any, dict[str, float]] | None = None
-        self._article_words: dict[tuple[int, str], set[str]] = {}
+        self._article_words: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
     # -- corpus statistics -------------------------------------------------------------
@@ -188,7 +187,7 @@ class ExtractiveAnswerer:
 
     def _article_terms(self, article_id: str) -> set[str]:
         snap = self._assistant.snapshot()
-        key = (id(snap), article_id)
+        key = (str(snap.gen_dir), article_id)
         found = self._article_words.get(key)
         if found is None:
             art = snap.articles.get(article_id, {})
@@ -234,14 +233,10 @@ class ExtractiveAnswerer:
                 return _abstain(_missing_message(own.qtype))
         # Words that point at one article ("in the ICARO Media Group article") chose the
         # passages; they are not what the question asks about.
-        articles = self._assistant.snapshot().articles
-        asked = q.analyze(without_reference(question, articles))
-        ranked = self._rank(
-            [asked.text, without_reference(query, articles)],
-            asked.keywords,
-            passages,
-            q.analyze(without_reference(query, articles)).keywords,
-        )
+        refs = self._assistant.references()
+        asked = q.analyze(refs.without(question))
+        about = q.analyze(refs.without(query))
+        ranked = self._rank([asked.text, about.text], asked.keywords, passages, about.keywords)
         settings = self._assistant.settings
         # "Who is quoted in the X article?" asks for the people of one article, however
         # little the rest of the question resembles any sentence.

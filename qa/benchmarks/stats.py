@@ -13,12 +13,11 @@ from pathlib import Path
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100) of a non-empty sequence."""
+    import numpy
+
     if not values:
         raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return float(numpy.percentile(values, q))
 
 
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
