@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.chunk import chunk, token_counter
-from index.clean import clean, normalize
-from index.dedupe import dedupe
+from index.clean import Span, clean, normalize
+from index.dedupe import dedupe, split_sentences
 from index.load import load
 from index.settings import bundled_model_dir
 from tests.conftest import SEEDS
@@ -92,6 +92,22 @@ def test_repeated_paragraphs_are_kept_once() -> None:
         normalize(c.text[s - c.start : e - c.start]) for c in chunks for s, e in c.sentences
     ]
     assert len(sentences) == len(set(sentences))
+
+
+def test_sentences_split_at_ends_not_at_abbreviations_figures_or_urls() -> None:
+    text = (
+        "Intro line\n"
+        "The U.S. said Mr. Kim sent ca. 10,000 men on Oct. 3. Is it true? "
+        "See https://example.com/a.b?x=1. Prices rose 3.5% vs. Dec. 2023!"
+    )
+    line = Span(text.index("The"), len(text))
+    spans = split_sentences(text, line)
+    assert [text[s.start : s.end] for s in spans] == [
+        "The U.S. said Mr. Kim sent ca. 10,000 men on Oct. 3.",
+        "Is it true?",
+        "See https://example.com/a.b?x=1.",
+        "Prices rose 3.5% vs. Dec. 2023!",
+    ]
 
 
 def test_near_duplicates_are_dropped_but_different_figures_kept(tmp_path: Path) -> None:
