@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from index.chunk import Chunk, chunk, token_counter
-from index.clean import clean
-from index.dedupe import dedupe
+from index.clean import CleanArticle, clean
+from index.dedupe import DedupedArticle, dedupe
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexBusyError, NewsQAError
 from index.load import Loaded, Skipped, load
@@ -129,6 +129,48 @@ def _drop_generation(settings: Settings, gen: Path) -> None:
     shutil.rmtree(gen, ignore_errors=True)
 
 
+def _lap(timings: dict[str, float], stage: str, since: float) -> float:
+    """Add the time since `since` to `stage`; the new start."""
+    now = time.perf_counter()
+    timings[stage] = round(timings.get(stage, 0.0) + now - since, 4)
+    return now
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The text stages' output: what gets embedded and stored."""
+
+    loaded: Loaded
+    catalog: dict[str, dict[str, str]]
+    cleaned: list[CleanArticle]
+    deduped: list[DedupedArticle]
+    chunks: list[Chunk]
+
+
+def prepare(
+    settings: Settings,
+    paths: Sequence[Path] | None = None,
+    timings: dict[str, float] | None = None,
+) -> Prepared:
+    """Load, clean, de-duplicate and chunk `paths` (default: the configured corpus)."""
+    timings = {} if timings is None else timings
+
+    t = time.perf_counter()
+    loaded = load(paths or settings.corpus, int(settings.max_file_mb * 1e6))
+    catalog = _read_catalogs(loaded.catalogs)
+    t = _lap(timings, "load", t)
+    cleaned = [clean(a, catalog.get(a.id, {}).get("title")) for a in loaded.articles]
+    t = _lap(timings, "clean", t)
+    deduped = dedupe(cleaned, settings.near_duplicate_threshold)
+    t = _lap(timings, "dedupe", t)
+    counter = token_counter(settings.model_dir())
+    chunks: list[Chunk] = []
+    for doc in deduped:
+        chunks.extend(chunk(doc, counter, settings.chunk_tokens))
+    _lap(timings, "chunk", t)
+    return Prepared(loaded, catalog, cleaned, deduped, chunks)
+
+
 def build_index(
     settings: Settings,
     paths: Sequence[Path] | None = None,
@@ -140,30 +182,15 @@ def build_index(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
-    def lap(stage: str, since: float) -> float:
-        now = time.perf_counter()
-        timings[stage] = round(timings.get(stage, 0.0) + now - since, 4)
-        return now
-
     lock = _lock(settings)
     try:
         index_root(settings).mkdir(parents=True, exist_ok=True)
         embedder = embedder or SentenceTransformerEmbedder(
             settings.model_dir(), settings.embed_batch_size
         )
-        t = time.perf_counter()
-        loaded: Loaded = load(paths or settings.corpus, int(settings.max_file_mb * 1e6))
-        catalog = _read_catalogs(loaded.catalogs)
-        t = lap("load", t)
-        cleaned = [clean(a, catalog.get(a.id, {}).get("title")) for a in loaded.articles]
-        t = lap("clean", t)
-        deduped = dedupe(cleaned, settings.near_duplicate_threshold)
-        t = lap("dedupe", t)
-        counter = token_counter(settings.model_dir())
-        chunks: list[Chunk] = []
-        for doc in deduped:
-            chunks.extend(chunk(doc, counter, settings.chunk_tokens))
-        t = lap("chunk", t)
+        prepared = prepare(settings, paths, timings)
+        loaded, catalog, cleaned = prepared.loaded, prepared.catalog, prepared.cleaned
+        deduped, chunks = prepared.deduped, prepared.chunks
 
         articles = {
             c.id: {
@@ -238,7 +265,7 @@ def build_index(
             },
         )
         write_current(settings, gen)
-        lap("store", t)
+        _lap(timings, "store", t)
         _ensure_onnx(settings, embedder, timings)
         # Keep the generation readers may still hold; drop anything older.
         for stale in _stale_generations(settings, [gen, *([current] if current else [])]):

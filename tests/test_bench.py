@@ -46,6 +46,9 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for key in ("chunks", "chunks_per_s", "floor_chunks_per_s", "ratio"):
         assert _number(r["index"][key]), key
     assert r["index"]["articles"] == 12 and r["index"]["chunks"] > 12
+    before, after = r["index"]["floor_before_after_s"]
+    assert _number(before) and _number(after)
+    assert r["index"]["floor_seconds"] == pytest.approx((before + after) / 2, abs=0.011)
     for key in ("p50_ms", "p95_ms", "floor_p50_ms", "ratio"):
         assert _number(r["retrieve"][key]), key
     for key in ("p50_ms", "p95_ms", "ratio_to_retrieve"):

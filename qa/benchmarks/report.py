@@ -97,8 +97,9 @@ def markdown(r: dict[str, Any]) -> str:
         ),
         "Where the time goes (s): "
         + ", ".join(f"{k} {v}" for k, v in ix["stages_s"].items())
-        + f". Floor: bare `encode` of the same {ix['chunks']} chunk texts, "
-        f"{ix['floor_seconds']} s.",
+        + f". Floor: bare `encode` of the same {ix['chunks']} chunk texts before and after "
+        f"the build ({' s, '.join(map(str, ix['floor_before_after_s']))} s), "
+        f"mean {ix['floor_seconds']} s.",
         "### Query latency (ms)",
         _table(
             ["corpus", "chunks", "queries", "p50", "p95", "floor p50 / p95", "ratio p50 / p95"],
