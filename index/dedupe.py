@@ -41,10 +41,11 @@ class DedupedArticle:
 
 def split_sentences(text: str, span: Span) -> list[Span]:
     """Sentence spans inside `text[span.start:span.end]`, as absolute offsets."""
+    from sentencex import segment
+
     block = text[span.start : span.end]
     out: list[Span] = []
     cursor = 0
-    from sentencex import segment
 
     for piece in segment("en", block):
         piece = piece.strip()
@@ -54,7 +55,12 @@ def split_sentences(text: str, span: Span) -> list[Span]:
         if at < 0:  # the segmenter altered the text; fall back to the rest of the line
             out.append(Span(span.start + cursor, span.end))
             return out
-        out.append(Span(span.start + at, span.start + at + len(piece)))
+        if out and at == cursor and block[at - 1] in ".!?":
+            # "window.__pwned", "v2.0beta": a Latin full stop with no space after it ends
+            # no sentence (a CJK one, "。", needs none and is left alone).
+            out[-1] = Span(out[-1].start, span.start + at + len(piece))
+        else:
+            out.append(Span(span.start + at, span.start + at + len(piece)))
         cursor = at + len(piece)
     return out
 

@@ -98,7 +98,8 @@ def test_sentences_split_at_ends_not_at_abbreviations_figures_or_urls() -> None:
     text = (
         "Intro line\n"
         "The U.S. said Mr. Kim sent ca. 10,000 men on Oct. 3. Is it true? "
-        "See https://example.com/a.b?x=1. Prices rose 3.5% vs. Dec. 2023!"
+        "See https://example.com/a.b?x=1. Prices rose 3.5% vs. Dec. 2023! "
+        'Code <script>window.__pwned = "x"</script> stays whole. 朝鲜派兵。俄罗斯否认。'
     )
     line = Span(text.index("The"), len(text))
     spans = split_sentences(text, line)
@@ -107,6 +108,9 @@ def test_sentences_split_at_ends_not_at_abbreviations_figures_or_urls() -> None:
         "Is it true?",
         "See https://example.com/a.b?x=1.",
         "Prices rose 3.5% vs. Dec. 2023!",
+        'Code <script>window.__pwned = "x"</script> stays whole.',
+        "朝鲜派兵。",
+        "俄罗斯否认。",
     ]
 
 
