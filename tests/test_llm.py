@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -239,14 +240,40 @@ def test_a_reply_is_streamed_validated_and_cited(seed_hits: tuple[Assistant, lis
     )
 
 
-def test_an_answer_left_without_a_valid_citation_is_flagged(
+def test_a_sentence_left_without_a_valid_marker_is_cited_to_a_passage_that_says_it(
     seed_hits: tuple[Assistant, list[Hit]],
 ) -> None:
     assistant, hits = seed_hits
-    _, draft, _ = run(assistant, hits, fake("She is a spokesperson [42]."))
-    assert draft.text == "She is a spokesperson." and draft.evidence == ()
-    assert not draft.abstained
-    assert finalize(draft, assistant.snapshot())[2] is True  # -> Answer.uncited
+    deltas, draft, _ = run(assistant, hits, fake("Maria Zakharova is a spokesperson [42]."))
+    assert "".join(deltas) == draft.text == "Maria Zakharova is a spokesperson. [1]"
+    assert not draft.abstained and draft.notice is None and len(draft.evidence) == 1
+    cited = next(h for h in hits if h.article_id == draft.evidence[0].article_id)
+    assert "Zakharova" in cited.text and "spokesperson" in cited.text
+    assert finalize(draft, assistant.snapshot())[2] is False  # not flagged uncited
+
+
+def test_a_marker_after_the_full_stop_stays_with_its_sentence(
+    seed_hits: tuple[Assistant, list[Hit]],
+) -> None:
+    assistant, hits = seed_hits
+    reply = "Maria Zakharova speaks for Russia. [2] Maria Zakharova is a spokesperson."
+    deltas, draft, _ = run(assistant, hits, fake(reply))
+    assert "".join(deltas) == draft.text
+    first, second = draft.text.split(". [1] ")
+    assert first == "Maria Zakharova speaks for Russia"
+    assert re.fullmatch(r"Maria Zakharova is a spokesperson\. \[[12]\]", second), draft.text
+    assert draft.evidence[0].article_id == hits[1].article_id
+
+
+def test_a_reply_no_passage_supports_is_withheld(seed_hits: tuple[Assistant, list[Hit]]) -> None:
+    """A figure no passage states, or words no passage uses: the reply is not shown as an
+    answer, and the notice says why."""
+    assistant, hits = seed_hits
+    for reply in ("Maria Zakharova is 47 years old.", "The weather in Lisbon was sunny."):
+        _, draft, _ = run(assistant, hits, fake(reply))
+        assert draft.abstained and draft.evidence == ()
+        assert draft.text == "The articles don't say."
+        assert draft.notice == "The openai answer was withheld: no passage supports it."
 
 
 def test_an_abstaining_reply_is_an_abstention(seed_hits: tuple[Assistant, list[Hit]]) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from index.errors import BackendError, BadInputError
 from qa.answer import Draft, Evidence
 from qa.answerers import Turn, word_deltas
+from qa.answerers.attribution import Attributor
 from qa.retrieve import Hit
 
 if TYPE_CHECKING:
@@ -206,6 +207,10 @@ class MarkerFilter:
                 self._last = mark
         return "".join(marks)
 
+    def cite(self, n: int) -> str:
+        """The marker for passage `n` (1-based), numbered as the model's own markers are."""
+        return f"[{self.order.setdefault(n, len(self.order) + 1)}]"
+
     def evidence(self, passages: Sequence[Hit]) -> tuple[Evidence, ...]:
         """The cited passages, in marker order: marker [m] refers to evidence[m-1]."""
         return tuple(
@@ -328,13 +333,14 @@ class GenerativeAnswerer:
         messages = answer_messages(question, passages, history)
         markers = MarkerFilter(len(passages))
         tidy = Tidy()
+        attributor = Attributor(passages, markers.cite)
         parts: list[str] = []
         for raw in self._deltas(messages, self.settings.max_tokens, deadline):
-            delta = tidy.feed(markers.feed(raw))
+            delta = attributor.feed(tidy.feed(markers.feed(raw)))
             if delta:
                 parts.append(delta)
                 yield delta
-        tail = tidy.feed(markers.flush())
+        tail = attributor.feed(tidy.feed(markers.flush())) + attributor.flush()
         if tail:
             parts.append(tail)
             yield tail
@@ -343,11 +349,15 @@ class GenerativeAnswerer:
         if problem:
             raise BackendError(problem)
         cited = bool(markers.order)
-        yield Draft(
-            text=text,
-            abstained=is_abstention(text, cited),
-            evidence=markers.evidence(passages),
-        )
+        if is_abstention(text, cited):
+            yield Draft(text=text, abstained=True, evidence=())
+        elif not attributor.grounded:
+            # Nothing in the passages says what the model said: withhold it, and say so.
+            log.info("%s reply withheld, no passage supports it: %r", self.name, text[:500])
+            notice = f"The {self.name} answer was withheld: no passage supports it."
+            yield Draft(text=ABSTAIN, abstained=True, evidence=(), notice=notice)
+        else:
+            yield Draft(text=text, abstained=False, evidence=markers.evidence(passages))
 
     def _fallback(
         self, question: str, passages: Sequence[Hit], history: Sequence[Turn], exc: Exception

@@ -1,0 +1,98 @@
+"""Citations for the sentences of a generative reply that carry none.
+
+Small local models often answer from the passages without writing `[n]`. A sentence without
+a marker is cited here when one passage holds most of its words and every figure it states;
+a reply none of whose sentences any passage supports is not grounded (see `Attributor.grounded`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from index import terms
+from qa.answerers.question import STOPWORDS
+from qa.retrieve import Hit
+
+SUPPORT = 0.6  # share of a sentence's content words one passage must hold
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER = re.compile(r"\[\d+\]")
+_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[\d+\])*$")
+
+
+def _figures(text: str) -> set[str]:
+    return {m.group(0).replace(",", "").rstrip(".") for m in _FIGURE.finditer(text)}
+
+
+def _content(text: str) -> set[str]:
+    words = terms.WORD.findall(text.lower())
+    return {terms.lemma_stem(w) for w in words if w not in STOPWORDS and not w.isdigit()}
+
+
+def supporting_passage(sentence: str, passages: Sequence[Hit]) -> int | None:
+    """The 1-based number of the passage that best supports `sentence`, or None."""
+    words = _content(sentence)
+    figures = _figures(sentence)
+    if not words:
+        return None
+    best, best_share = None, 0.0
+    for n, hit in enumerate(passages, 1):
+        if not figures <= _figures(hit.text):
+            continue
+        share = len(words & _content(f"{hit.title} {hit.text}")) / len(words)
+        if share > best_share:  # ties go to the better-ranked passage
+            best, best_share = n, share
+    return best if best_share >= SUPPORT else None
+
+
+class Attributor:
+    """Passes tidy streamed text through; after each sentence that has no marker and that a
+    passage supports, adds that passage's marker (numbered by `cite`)."""
+
+    def __init__(self, passages: Sequence[Hit], cite: Callable[[int], str]) -> None:
+        self._passages = passages
+        self._cite = cite
+        self._sentence = ""
+        self._held = ""
+        self.sentences = 0
+        self.supported = 0  # sentences with a marker, the model's or one added here
+
+    def feed(self, text: str) -> str:
+        out: list[str] = []
+        for ch in text:
+            if ch.isspace() and (self._held or _END.search(self._sentence)):
+                self._held += ch  # a sentence may have ended: wait for what follows
+                continue
+            if self._held:
+                if ch == "[":  # "... monthly. [2]": the marker still belongs to it
+                    self._sentence += self._held
+                else:
+                    out.append(self._close())
+                out.append(self._held)
+                self._held = ""
+            self._sentence += ch
+            out.append(ch)
+        return "".join(out)
+
+    def flush(self) -> str:
+        self._held = ""  # trailing whitespace is dropped, as `Tidy` drops it
+        return self._close()
+
+    def _close(self) -> str:
+        sentence, self._sentence = self._sentence.strip(), ""
+        if not sentence:
+            return ""
+        self.sentences += 1
+        if _MARKER.search(sentence):
+            self.supported += 1
+            return ""
+        n = supporting_passage(_MARKER.sub("", sentence), self._passages)
+        if n is None:
+            return ""
+        self.supported += 1
+        return f" {self._cite(n)}"
+
+    @property
+    def grounded(self) -> bool:
+        """False when the reply has sentences and no passage supports any of them."""
+        return self.sentences == 0 or self.supported > 0
