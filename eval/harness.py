@@ -26,6 +26,7 @@ from eval.metrics import (
     summarize,
 )
 from index.errors import BadInputError, NewsQAError, NotFoundError
+from qa.answerers.generative import is_withheld
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -149,7 +150,8 @@ def evaluate(
         answerer=answerer or assistant.settings.answerer,
         k=k or assistant.settings.k,
         gold=gold_name,
-        fallbacks=sum(1 for r in rows if r["notice"]),
+        fallbacks=sum(1 for r in rows if r["notice"] and not is_withheld(r["notice"])),
+        withheld=sum(1 for r in rows if is_withheld(r["notice"])),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     kinds = sorted({r["kind"] for r in rows})
@@ -294,7 +296,8 @@ def report(results: Mapping[str, Any]) -> str:
         f"# Evaluation: {s['answerer']}",
         "",
         f"{s['n']} items from `{s['gold']}`, k={s['k']}, {s['created']}. "
-        f"Fallbacks to another answerer: {s['fallbacks']}.",
+        f"Fallbacks to another answerer: {s['fallbacks']}. "
+        f"Replies withheld as unsupported by any passage: {s.get('withheld', 0)}.",
         "",
         "| metric | value |",
         "| --- | --- |",

@@ -36,6 +36,7 @@ from qa.answerers.generative import (
     clean_condensed,
     garbage,
     is_abstention,
+    is_withheld,
     load_prompt,
     render_passages,
     validate,
@@ -274,6 +275,9 @@ def test_a_reply_no_passage_supports_is_withheld(seed_hits: tuple[Assistant, lis
         assert draft.abstained and draft.evidence == ()
         assert draft.text == "The articles don't say."
         assert draft.notice == "The openai answer was withheld: no passage supports it."
+        assert is_withheld(draft.notice)
+    assert not is_withheld("The openai backend failed (timeout); showing the extractive answer.")
+    assert not is_withheld(None)
 
 
 def test_an_abstaining_reply_is_an_abstention(seed_hits: tuple[Assistant, list[Hit]]) -> None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ABSTAIN = "The articles don't say."
+WITHHELD = "The {name} answer was withheld: no passage supports it."
 CONDENSE_MAX_TOKENS = 64
 HISTORY_TURNS = 6
 HISTORY_CHARS = 500
@@ -274,6 +275,12 @@ def garbage(text: str) -> str | None:
     return None
 
 
+def is_withheld(notice: str | None) -> bool:
+    """Whether `notice` says a reply was withheld as unsupported (not a backend failure)."""
+    head, _, tail = WITHHELD.partition("{name}")
+    return notice is not None and notice.startswith(head) and notice.endswith(tail)
+
+
 def is_abstention(text: str, cited: bool) -> bool:
     return not cited and bool(_ABSTAINS.search(text))
 
@@ -354,7 +361,7 @@ class GenerativeAnswerer:
         elif not attributor.grounded:
             # Nothing in the passages says what the model said: withhold it, and say so.
             log.info("%s reply withheld, no passage supports it: %r", self.name, text[:500])
-            notice = f"The {self.name} answer was withheld: no passage supports it."
+            notice = WITHHELD.format(name=self.name)
             yield Draft(text=ABSTAIN, abstained=True, evidence=(), notice=notice)
         else:
             yield Draft(text=text, abstained=False, evidence=markers.evidence(passages))
