@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage
 from index.errors import BackendError
 from index.settings import Settings
 from qa.answer import Draft
+from qa.answerers.attribution import Attributor
 from qa.answerers.generative import (
     Chat,
     GenerativeAnswerer,
@@ -35,6 +36,7 @@ from qa.answerers.generative import (
     answer_messages,
     clean_condensed,
     garbage,
+    has_marker,
     is_abstention,
     is_withheld,
     load_prompt,
@@ -113,6 +115,41 @@ def test_streamed_text_in_any_chunking_is_the_final_answer_text(
     streamed = "".join(tidy.feed(markers.feed(reply[a:b])) for a, b in itertools.pairwise(bounds))
     streamed += tidy.feed(markers.flush())
     assert streamed == validate(reply, hits)[0]
+    draft = Draft(streamed, abstained=False, evidence=markers.evidence(hits))
+    text, citations, _ = finalize(draft, assistant.snapshot())
+    assert text == streamed
+    assert len(citations) == len(draft.evidence)
+
+
+SUPPORTED_REPLY = st.lists(
+    st.sampled_from(["[1]", "[2]", "[9]", " ", "  ", "\n", ".", ". ", "! ", "?", ","])
+    | st.sampled_from(["Maria Zakharova", " spokesperson", " Russia", " Lisbon", " 47", "x"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(reply=SUPPORTED_REPLY, cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+@example(reply="Maria Zakharova spokesperson.  Lisbon 47. Russia [2] x", cuts=[])
+def test_added_citations_are_the_same_in_any_chunking(
+    seed_hits: tuple[Assistant, list[Hit]], reply: str, cuts: list[int]
+) -> None:
+    """The markers added to unmarked sentences depend on whole sentences only: however the
+    reply is split into deltas, the same text streams, and `finalize` leaves it as it is."""
+    assistant, hits = seed_hits
+
+    def stream(parts: list[str]) -> tuple[str, MarkerFilter]:
+        markers, tidy = MarkerFilter(len(hits)), Tidy()
+        attributor = Attributor(hits, lambda text: has_marker(text, len(hits)))
+        out = "".join(tidy.feed(markers.feed(attributor.feed(p))) for p in parts)
+        out += tidy.feed(markers.feed(attributor.flush()) + markers.flush())
+        return out, markers
+
+    bounds = sorted({0, len(reply), *(c for c in cuts if c < len(reply))})
+    streamed, markers = stream([reply[a:b] for a, b in itertools.pairwise(bounds)])
+    assert streamed == stream([reply])[0]
     draft = Draft(streamed, abstained=False, evidence=markers.evidence(hits))
     text, citations, _ = finalize(draft, assistant.snapshot())
     assert text == streamed

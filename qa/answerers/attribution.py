@@ -16,8 +16,8 @@ from qa.retrieve import Hit
 
 SUPPORT = 0.6  # share of a sentence's content words one passage must hold
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-_MARKER = re.compile(r"\[\d+\]")
-_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[\d+\])*$")
+_BRACKETS = re.compile(r"\[[^\[\]]*\]")
+_END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[^\[\]]*\])*$")
 
 
 def _figures(text: str) -> set[str]:
@@ -46,12 +46,13 @@ def supporting_passage(sentence: str, passages: Sequence[Hit]) -> int | None:
 
 
 class Attributor:
-    """Passes tidy streamed text through; after each sentence that has no marker and that a
-    passage supports, adds that passage's marker (numbered by `cite`)."""
+    """Runs on the model's raw text, before `MarkerFilter`, so that added markers are numbered
+    in the order they appear. After each sentence that has no valid marker (`cited`) and
+    that a passage supports, it adds that passage's `[n]`."""
 
-    def __init__(self, passages: Sequence[Hit], cite: Callable[[int], str]) -> None:
+    def __init__(self, passages: Sequence[Hit], cited: Callable[[str], bool]) -> None:
         self._passages = passages
-        self._cite = cite
+        self._cited = cited
         self._sentence = ""
         self._held = ""
         self.sentences = 0
@@ -83,14 +84,14 @@ class Attributor:
         if not sentence:
             return ""
         self.sentences += 1
-        if _MARKER.search(sentence):
+        if self._cited(sentence):
             self.supported += 1
             return ""
-        n = supporting_passage(_MARKER.sub("", sentence), self._passages)
+        n = supporting_passage(_BRACKETS.sub(" ", sentence), self._passages)
         if n is None:
             return ""
         self.supported += 1
-        return f" {self._cite(n)}"
+        return f" [{n}]"
 
     @property
     def grounded(self) -> bool:

@@ -208,10 +208,6 @@ class MarkerFilter:
                 self._last = mark
         return "".join(marks)
 
-    def cite(self, n: int) -> str:
-        """The marker for passage `n` (1-based), numbered as the model's own markers are."""
-        return f"[{self.order.setdefault(n, len(self.order) + 1)}]"
-
     def evidence(self, passages: Sequence[Hit]) -> tuple[Evidence, ...]:
         """The cited passages, in marker order: marker [m] refers to evidence[m-1]."""
         return tuple(
@@ -273,6 +269,15 @@ def garbage(text: str) -> str | None:
     if len(words) >= 12 and len(set(words)) < 0.3 * len(words):
         return "it returned a repetition loop"
     return None
+
+
+def has_marker(text: str, count: int) -> bool:
+    """Whether `text` holds a marker `MarkerFilter` would keep (one naming a passage)."""
+    return any(
+        _CITE_GROUP.fullmatch(inner.strip())
+        and any(1 <= int(d) <= count for d in re.findall(r"\d+", inner))
+        for inner in re.findall(r"\[([^\[\]]*)\]", text)
+    )
 
 
 def is_withheld(notice: str | None) -> bool:
@@ -340,14 +345,14 @@ class GenerativeAnswerer:
         messages = answer_messages(question, passages, history)
         markers = MarkerFilter(len(passages))
         tidy = Tidy()
-        attributor = Attributor(passages, markers.cite)
+        attributor = Attributor(passages, functools.partial(has_marker, count=len(passages)))
         parts: list[str] = []
         for raw in self._deltas(messages, self.settings.max_tokens, deadline):
-            delta = attributor.feed(tidy.feed(markers.feed(raw)))
+            delta = tidy.feed(markers.feed(attributor.feed(raw)))
             if delta:
                 parts.append(delta)
                 yield delta
-        tail = attributor.feed(tidy.feed(markers.flush())) + attributor.flush()
+        tail = tidy.feed(markers.feed(attributor.flush()) + markers.flush())
         if tail:
             parts.append(tail)
             yield tail
