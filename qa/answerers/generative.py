@@ -3,7 +3,9 @@
 The prompt (`qa/prompts/answer.txt`) puts the retrieved passages, numbered, in a delimited
 block and asks for `[n]` citations. The reply streams through `MarkerFilter`, which checks
 every marker against the passages given, drops the invalid ones and renumbers the rest in
-order of first use, so the streamed text and the final Draft agree. When the backend is
+order of first use, so the streamed text and the final Draft agree. Before that,
+`attribution.Attributor` cites the sentences the model left unmarked to the passage that
+supports them; a reply no passage supports is withheld, with a notice. When the backend is
 missing, fails, times out or returns garbage, the extractive answer is returned instead,
 with a notice saying what happened.
 """
