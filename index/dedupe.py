@@ -46,7 +46,6 @@ def split_sentences(text: str, span: Span) -> list[Span]:
     block = text[span.start : span.end]
     out: list[Span] = []
     cursor = 0
-
     for piece in segment("en", block):
         piece = piece.strip()
         if not piece:

@@ -29,17 +29,23 @@ def _content(text: str) -> set[str]:
     return {terms.lemma_stem(w) for w in words if w not in STOPWORDS and not w.isdigit()}
 
 
-def supporting_passage(sentence: str, passages: Sequence[Hit]) -> int | None:
-    """The 1-based number of the passage that best supports `sentence`, or None."""
+def _support(passages: Sequence[Hit]) -> list[tuple[set[str], set[str]]]:
+    """Each passage's content words (title included) and figures."""
+    return [(_content(f"{h.title} {h.text}"), _figures(h.text)) for h in passages]
+
+
+def _supporting_passage(sentence: str, support: Sequence[tuple[set[str], set[str]]]) -> int | None:
+    """The 1-based number of the passage (as prepared by `_support`) that best supports
+    `sentence`, or None."""
     words = _content(sentence)
     figures = _figures(sentence)
     if not words:
         return None
     best, best_share = None, 0.0
-    for n, hit in enumerate(passages, 1):
-        if not figures <= _figures(hit.text):
+    for n, (passage_words, passage_figures) in enumerate(support, 1):
+        if not figures <= passage_figures:
             continue
-        share = len(words & _content(f"{hit.title} {hit.text}")) / len(words)
+        share = len(words & passage_words) / len(words)
         if share > best_share:  # ties go to the better-ranked passage
             best, best_share = n, share
     return best if best_share >= SUPPORT else None
@@ -52,6 +58,7 @@ class Attributor:
 
     def __init__(self, passages: Sequence[Hit], cited: Callable[[str], bool]) -> None:
         self._passages = passages
+        self._support: list[tuple[set[str], set[str]]] | None = None  # made on first use
         self._cited = cited
         self._sentence = ""
         self._held = ""
@@ -87,7 +94,9 @@ class Attributor:
         if self._cited(sentence):
             self.supported += 1
             return ""
-        n = supporting_passage(_BRACKETS.sub(" ", sentence), self._passages)
+        if self._support is None:
+            self._support = _support(self._passages)
+        n = _supporting_passage(_BRACKETS.sub(" ", sentence), self._support)
         if n is None:
             return ""
         self.supported += 1

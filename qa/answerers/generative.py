@@ -195,14 +195,12 @@ class MarkerFilter:
         return rest
 
     def _convert(self, inner: str) -> str:
-        if not _CITE_GROUP.fullmatch(inner.strip()):
+        cited = _cited_passages(inner, self.count)
+        if cited is None:
             self._last = ""
             return f"[{inner}]"
         marks: list[str] = []
-        for digits in re.findall(r"\d+", inner):
-            n = int(digits)
-            if not 1 <= n <= self.count:
-                continue
+        for n in cited:
             mark = f"[{self.order.setdefault(n, len(self.order) + 1)}]"
             # "[1][1]" is written once, as `qa.citations.finalize` would.
             if mark not in marks and mark != self._last:
@@ -273,13 +271,16 @@ def garbage(text: str) -> str | None:
     return None
 
 
+def _cited_passages(inner: str, count: int) -> list[int] | None:
+    """The passage numbers (1..count) a bracket's content cites; None if it is no marker."""
+    if not _CITE_GROUP.fullmatch(inner.strip()):
+        return None
+    return [n for n in map(int, re.findall(r"\d+", inner)) if 1 <= n <= count]
+
+
 def has_marker(text: str, count: int) -> bool:
     """Whether `text` holds a marker `MarkerFilter` would keep (one naming a passage)."""
-    return any(
-        _CITE_GROUP.fullmatch(inner.strip())
-        and any(1 <= int(d) <= count for d in re.findall(r"\d+", inner))
-        for inner in re.findall(r"\[([^\[\]]*)\]", text)
-    )
+    return any(_cited_passages(inner, count) for inner in re.findall(r"\[([^\[\]]*)\]", text))
 
 
 def is_withheld(notice: str | None) -> bool:
