@@ -26,6 +26,15 @@ def register(sub: Any) -> None:
         "DIR/results.json, DIR/report.md and PNG charts. See eval/README.md.",
     )
     p.add_argument("--gold", type=Path, default=None, help="gold JSONL (default: packaged set)")
+    p.add_argument(
+        "--squad",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a SQuAD 2.0 JSON file instead: its articles are indexed alone in a scratch "
+        "folder under --out and its replies' short answers scored with SQuAD's EM/F1",
+    )
+    p.add_argument("--limit", type=int, default=None, help="--squad: only the first N questions")
     p.add_argument("--answerer", default=None, help="extractive (default), llamacpp or openai")
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output folder")
@@ -49,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from index.settings import Settings
     from qa.assistant import Assistant
 
+    if args.squad is not None:
+        return run_squad(args)
     if args.gold is None:
         from importlib.resources import as_file, files
 
@@ -77,3 +88,27 @@ def run(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"qa eval: bar not met: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def run_squad(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from eval.squad_harness import evaluate_squad, write
+    from index.errors import BadInputError
+    from index.settings import Settings
+
+    if not args.squad.is_file():
+        raise BadInputError(f"No such file: {args.squad}")
+    with tempfile.TemporaryDirectory(prefix="qa-eval-squad-") as tmp:
+        results = evaluate_squad(
+            Settings(), args.squad, Path(tmp), answerer=args.answerer, k=args.k, limit=args.limit
+        )
+    paths = write(results, args.out)
+    s = results["summary"]
+    print(
+        f"{s['answerer']} on {args.squad.name}: HasAns F1 {s['HasAns_f1']}, NoAns "
+        f"{s['NoAns_exact']}, overall F1 {s['f1']} (EM {s['exact']}), abstained "
+        f"{s['abstention_rate']}"
+    )
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

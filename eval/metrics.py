@@ -212,6 +212,36 @@ def answered_correctly(gold: GoldItem, prediction: Prediction) -> bool | None:
     return bool(support)
 
 
+def lead_scores(gold: GoldItem, prediction: Prediction) -> tuple[float, float] | None:
+    """SQuAD 2.0 EM and F1 of the reply's short answer (the text before its first marker;
+    empty for an abstention) against the aliases; None for lists and conflicts."""
+    from eval.squad import best_scores, lead
+
+    if gold.kind in SET_KINDS:
+        return None
+    return best_scores(gold.answers, lead(prediction.answer, prediction.abstained))
+
+
+def lead_exact_match(gold: GoldItem, prediction: Prediction) -> float | None:
+    scores = lead_scores(gold, prediction)
+    return None if scores is None else scores[0]
+
+
+def lead_f1(gold: GoldItem, prediction: Prediction) -> float | None:
+    scores = lead_scores(gold, prediction)
+    return None if scores is None else scores[1]
+
+
+def lead_correct(gold: GoldItem, prediction: Prediction) -> bool | None:
+    """Answerable alias items: the short answer itself holds a gold alias."""
+    if gold.kind in SET_KINDS or not gold.answerable:
+        return None
+    from eval.squad import lead
+
+    short = lead(prediction.answer, prediction.abstained)
+    return any(contains(short, a) for a in gold.answers)
+
+
 # -- retrieval ------------------------------------------------------------------------------
 def source_hit(gold: GoldItem, prediction: Prediction) -> bool | None:
     """A retrieved passage comes from one of the gold sources (hit@k)."""
@@ -258,6 +288,9 @@ def score(gold: GoldItem, prediction: Prediction, articles: Mapping[str, str]) -
         "citation_validity": citation_validity(prediction, articles),
         "citation_support": citation_support(gold, prediction),
         "answered_correctly": answered_correctly(gold, prediction),
+        "lead_exact_match": lead_exact_match(gold, prediction),
+        "lead_f1": lead_f1(gold, prediction),
+        "lead_correct": lead_correct(gold, prediction),
         "source_hit": source_hit(gold, prediction),
         "answer_in_context": answer_in_context(gold, prediction),
         "mrr": reciprocal_rank(gold, prediction),
@@ -277,6 +310,9 @@ METRICS = (
     "citation_validity",
     "citation_support",
     "answered_correctly",
+    "lead_exact_match",
+    "lead_f1",
+    "lead_correct",
     "source_hit",
     "answer_in_context",
     "mrr",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index import annotate
 from index.chunk import Chunk, chunk, token_counter
 from index.clean import CleanArticle, clean
 from index.dedupe import DedupedArticle, dedupe
@@ -66,6 +67,8 @@ class IndexReport:
             f"{self.unchanged} unchanged; {self.embedded} embedded; "
             f"{self.duplicates_dropped} duplicate sentences dropped) in {self.seconds:.1f}s"
         )
+        if "annotate" in self.timings:
+            line += f" (annotating {self.timings['annotate']:.1f}s)"
         if self.skipped:
             line += f"; skipped {len(self.skipped)}: " + "; ".join(
                 f"{s.path} ({s.reason})" for s in self.skipped
@@ -225,7 +228,8 @@ def build_index(
         same_meta = prev is not None and {
             k: {f: v for f, v in a.items() if f != "path"} for k, a in prev.articles.items()
         } == {k: {f: v for f, v in a.items() if f != "path"} for k, a in articles.items()}
-        if prev is not None and not fresh and old_ids == new_ids and same_meta:
+        annotated = prev is not None and (prev.gen_dir / annotate.ANNOTATIONS).exists()
+        if prev is not None and not fresh and old_ids == new_ids and same_meta and annotated:
             _ensure_onnx(settings, embedder, timings)
             return IndexReport(
                 **report_base,  # type: ignore[arg-type]
@@ -243,6 +247,7 @@ def build_index(
         gen.mkdir()
 
         vectors = _vectors(prev, unchanged, fresh, embedder, progress, timings)
+        _annotate(prev, gen, chunks, embedder, timings)
         t = time.perf_counter()
         _store(settings, gen, chunks, vectors, embedder)
         save_bm25(gen / "bm25", [c.text for c in chunks])
@@ -279,6 +284,27 @@ def build_index(
         )
     finally:
         lock.release()
+
+
+def _annotate(
+    prev: IndexSnapshot | None,
+    gen: Path,
+    chunks: list[Chunk],
+    embedder: Embedder,
+    timings: dict[str, float],
+) -> None:
+    """Tag every chunk and encode every sentence, reusing what `prev` already holds."""
+    old_ann, old_vec = annotate.previous(
+        prev.gen_dir if prev else None,
+        [c.id for c in prev.chunks] if prev else [],
+        [len(c.sentences) for c in prev.chunks] if prev else [],
+    )
+    t = time.perf_counter()
+    annotations = annotate.annotate(chunks, old_ann)
+    t = _lap(timings, "annotate", t)
+    vectors = annotate.sentence_vectors(chunks, old_vec, embedder)
+    annotate.save(gen, annotations, vectors)
+    _lap(timings, "embed_sentences", t)
 
 
 def _ensure_onnx(settings: Settings, embedder: Embedder, timings: dict[str, float]) -> None:

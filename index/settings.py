@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     min_cosine: float = Field(
         default=0.30, description="Extractive: abstain when no sentence is this similar."
     )
+    learned_passages: int = Field(
+        default=12, ge=1, le=50, description="Learned answerer: passages it reads per question."
+    )
+    learned_sentences: int = Field(
+        default=4,
+        ge=1,
+        description="Learned answerer: candidate spans come from the sentences ranked this "
+        "high by similarity to the question or by the share of its words they hold.",
+    )
+    learned_model: Path | None = Field(
+        default=None,
+        description="Learned answerer: a model file from `qa fit` (default: packaged).",
+    )
     answerer: str = Field(
         default="extractive", description="Default answerer: extractive, llamacpp or openai."
     )

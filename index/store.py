@@ -118,6 +118,7 @@ class IndexSnapshot:
     by_id: dict[str, int]
     _collection: Any = None
     _bm25: Any = None
+    _annotations: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def text(self, chunk: ChunkRecord) -> str:
@@ -156,12 +157,57 @@ class IndexSnapshot:
                         ) from exc
         return self._collection
 
+    def annotations(self) -> Annotations:
+        """Each chunk's tags and sentence vectors (see `index.annotate`), read on first use."""
+        if self._annotations is None:
+            with self._lock:
+                if self._annotations is None:
+                    self._annotations = Annotations.load(self.gen_dir, self.chunks)
+        return self._annotations
+
     def bm25(self) -> Bm25Index:
         if self._bm25 is None:
             with self._lock:
                 if self._bm25 is None:
                     self._bm25 = Bm25Index.load(self.gen_dir / "bm25")
         return self._bm25
+
+
+class Annotations:
+    """Index-time annotations by chunk position, and each chunk's rows of sentence vectors."""
+
+    def __init__(self, chunks: list[Any], vectors: Any, offsets: list[int]) -> None:
+        self.chunks = chunks
+        self.vectors = vectors
+        self.offsets = offsets
+
+    def sentence_vectors(self, chunk: int) -> Any:
+        return self.vectors[self.offsets[chunk] : self.offsets[chunk + 1]]
+
+    @classmethod
+    def load(cls, gen_dir: Path, chunks: list[ChunkRecord]) -> Annotations:
+        import numpy as np
+
+        from index.annotate import load_annotations, load_sentence_vectors
+
+        try:
+            annotations = load_annotations(gen_dir)
+            vectors = load_sentence_vectors(gen_dir)
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"The annotations in {gen_dir} are unreadable ({exc}). Run `qa index --rebuild`."
+            ) from exc
+        if annotations is None or vectors is None:
+            raise IndexMissingError(
+                f"The index in {gen_dir} was built before annotations existed. "
+                "Run `qa index --rebuild`."
+            )
+        offsets = [0, *np.cumsum([len(c.sentences) for c in chunks]).tolist()]
+        if len(annotations) != len(chunks) or offsets[-1] != len(vectors):
+            raise IndexCorruptError(
+                f"The annotations in {gen_dir} do not match its chunks. Run `qa index --rebuild`."
+            )
+        return cls(annotations, np.asarray(vectors, dtype=np.float32), offsets)
 
 
 class Bm25Index:

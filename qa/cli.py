@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands owned by their own modules (each module imports only argparse at this point).
     from eval.cli import register as register_eval
     from qa.bench import register as register_bench
+    from qa.fit_cli import register as register_fit
     from qa.models import register as register_models
     from qa.server import register as register_serve
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_eval(sub)
     register_bench(sub)
     register_models(sub)
+    register_fit(sub)
     return parser
 
 

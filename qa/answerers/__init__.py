@@ -7,8 +7,10 @@ refer to `Draft.evidence[n-1]`. The Assistant validates and renumbers the marker
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from index.settings import Settings
+from index.store import IndexSnapshot
 from qa.answer import Draft
 from qa.retrieve import Hit
 
@@ -27,7 +29,18 @@ class Answerer(Protocol):
         ...
 
 
-ANSWERERS = ("extractive", "llamacpp", "openai")
+class Resources(Protocol):
+    """What an answerer may use besides its arguments (the Assistant provides it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def snapshot(self) -> IndexSnapshot: ...
+
+    def embedder(self) -> Any: ...
+
+
+ANSWERERS = ("extractive", "learned", "llamacpp", "openai")
 
 
 def word_deltas(text: str) -> Iterator[str]:

@@ -1,0 +1,69 @@
+"""The learned extractive answerer: spans of the retrieved sentences, ranked by a model
+fitted on labelled questions, and a fitted decision to abstain.
+
+It reads what `qa index` stored for every chunk (tokens, entities, noun chunks, sentence
+vectors), so a question costs its own parse and encoding plus arithmetic over the
+passages' candidates. `qa fit` makes the model file; `model.json` beside this module is the
+packaged one, and `QA_LEARNED_MODEL` points at another.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from qa.answer import Draft, Evidence
+from qa.answerers import Resources, Turn, word_deltas
+from qa.followup import standalone_query
+from qa.retrieve import Hit
+
+if TYPE_CHECKING:
+    from qa.answerers.learned.model import AnswererModel
+    from qa.answerers.learned.pipeline import Reader
+
+
+class LearnedAnswerer:
+    name = "learned"
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self._reader: Reader | None = None
+        self._model: AnswererModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def min_passages(self) -> int:
+        return self._resources.settings.learned_passages
+
+    def _parts(self) -> tuple[Reader, AnswererModel]:
+        if self._reader is None or self._model is None:
+            with self._lock:
+                from qa.answerers.learned.model import load_model
+                from qa.answerers.learned.pipeline import Reader
+
+                settings = self._resources.settings
+                self._model = self._model or load_model(settings.learned_model)
+                self._reader = self._reader or Reader(settings.learned_sentences)
+        return self._reader, self._model
+
+    def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
+        from qa.answerers.learned.compose import compose
+
+        reader, model = self._parts()
+        query = standalone_query(question, history)
+        snap = self._resources.snapshot()
+        parsed = reader.question(query)
+        qvec = self._resources.embedder().embed_query(query)
+        reading = reader.read(snap, parsed, qvec, passages)
+        return compose(reading, model, passages)
+
+    def stream(
+        self, question: str, passages: Sequence[Hit], history: Sequence[Turn]
+    ) -> Iterator[str | Draft]:
+        draft = self.answer(question, passages, history)
+        yield from word_deltas(draft.text)
+        yield draft
+
+
+__all__ = ["Draft", "Evidence", "LearnedAnswerer"]

@@ -1,0 +1,91 @@
+"""Candidate answers: spans the parse gives inside a sentence (entities, noun chunks, and the
+phrases headed by a noun, number or adjective), each with its type and syntactic root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qa.answerers.learned.reading import Sentence
+
+_HEADS = {"NOUN", "PROPN", "NUM", "ADJ"}
+_LEADING = {"DET", "PRON", "CCONJ", "ADP", "PUNCT"}  # trimmed off a span's edges
+MAX_TOKENS = 10
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int
+    end: int
+    first: int  # first token, as an index into the sentence's tokens
+    last: int  # last token (inclusive)
+    root: int  # the token whose head lies outside the span
+    source: str  # "ent", "np" or "sub"
+    label: str  # the entity label, or "NP-" + the root's part of speech
+
+
+def _root(tokens: list[list[Any]], first: int, last: int) -> int:
+    starts = {tokens[i][0] for i in range(first, last + 1)}
+    for i in range(first, last + 1):
+        if tokens[i][5] not in starts or tokens[i][5] == tokens[i][0]:
+            return i
+    return last
+
+
+def candidates(sentence: Sentence) -> list[Candidate]:
+    toks = sentence.tokens
+    if not toks:
+        return []
+    at = {t[0]: i for i, t in enumerate(toks)}
+    ends = {t[1]: i for i, t in enumerate(toks)}
+    spans: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def add(first: int, last: int, source: str, label: str | None = None) -> None:
+        while first <= last and toks[first][3] in _LEADING:
+            first += 1
+        while last >= first and toks[last][3] in {"PUNCT", "CCONJ", "ADP", "PART"}:
+            last -= 1
+        if first > last or last - first + 1 > MAX_TOKENS:
+            return
+        key = (first, last)
+        if key in spans and spans[key][0] == "ent":
+            return
+        root = _root(toks, first, last)
+        spans[key] = (source, label or f"NP-{toks[root][3]}")
+
+    for s, e, label in sentence.entities:
+        if s in at and e in ends:
+            add(at[s], ends[e], "ent", label)
+    for s, e in sentence.noun_chunks:
+        if s in at and e in ends:
+            add(at[s], ends[e], "np")
+    children: dict[int, list[int]] = {}
+    for i, t in enumerate(toks):
+        h = at.get(t[5])
+        if h is not None and h != i:
+            children.setdefault(h, []).append(i)
+    for i, t in enumerate(toks):
+        if t[3] not in _HEADS or i not in children:
+            continue
+        lo = hi = i
+        stack = [i]
+        while stack:  # the token's subtree, as far as it is contiguous
+            j = stack.pop()
+            lo, hi = min(lo, j), max(hi, j)
+            stack.extend(children.get(j, []))
+        if hi - lo + 1 <= MAX_TOKENS:
+            add(lo, hi, "sub")
+    out = []
+    for (first, last), (source, label) in spans.items():
+        out.append(
+            Candidate(
+                toks[first][0],
+                toks[last][1],
+                first,
+                last,
+                _root(toks, first, last),
+                source,
+                label,
+            )
+        )
+    return out

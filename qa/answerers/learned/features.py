@@ -1,0 +1,179 @@
+"""Features of a candidate span and of a question, as named values: plain functions of the
+question's parse, the sentence's scores and the span's tags. No word of any corpus appears
+here; which names matter, and how much, is what `qa fit` learns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.answerers.learned.candidates import Candidate
+from qa.answerers.learned.reading import Question, Sentence
+
+Features = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Where a sentence stands among all the sentences read for one question."""
+
+    cos_rank: dict[int, int]
+    ov_rank: dict[int, int]
+    best_cos: float
+    best_ov: float
+
+    @classmethod
+    def of(cls, sentences: Sequence[Sentence]) -> Ranks:
+        by_cos = sorted(range(len(sentences)), key=lambda i: -sentences[i].cosine)
+        by_ov = sorted(range(len(sentences)), key=lambda i: (-sentences[i].overlap, i))
+        return cls(
+            {i: r for r, i in enumerate(by_cos)},
+            {i: r for r, i in enumerate(by_ov)},
+            max((s.cosine for s in sentences), default=0.0),
+            max((s.overlap for s in sentences), default=0.0),
+        )
+
+
+def candidate_features(
+    question: Question,
+    sentence: Sentence,
+    index: int,
+    cand: Candidate,
+    ranks: Ranks,
+    weights: dict[str, float],
+) -> Features:
+    toks = sentence.tokens
+    total = sum(weights.values()) or 1.0
+    inside = toks[cand.first : cand.last + 1]
+    root = toks[cand.root]
+    governor = next((t for t in toks if t[0] == root[5]), None)
+    lemmas = [t[2] for t in inside]
+    alpha = [t for t in inside if t[3] != "PUNCT"]
+    in_q = sum(1 for t in alpha if t[2] in question.lemmas) / max(len(alpha), 1)
+    content_in_q = [t for t in alpha if t[3] in {"NOUN", "PROPN", "NUM", "VERB", "ADJ"}]
+
+    def window(size: int) -> float:
+        lo, hi = max(0, cand.first - size), min(len(toks), cand.last + 1 + size)
+        near = {t[2] for t in toks[lo : cand.first] + toks[cand.last + 1 : hi]}
+        return sum(w for k, w in weights.items() if k in near) / total
+
+    matched = [
+        i
+        for i, t in enumerate(toks)
+        if (i < cand.first or i > cand.last) and t[2] in weights and t[3] != "PUNCT"
+    ]
+    dist = min((min(abs(i - cand.first), abs(i - cand.last)) for i in matched), default=-1)
+    wh = question.wh_nouns
+    near_lemmas = {t[2] for t in toks[max(0, cand.first - 3) : cand.last + 4]}
+    q = question.qtype
+    dep = root[4]
+    before = toks[cand.first - 1][2] if cand.first > 0 else ""
+    tree = _tree_distance(toks, cand.root, matched)
+    f: Features = {
+        "s_cos": sentence.cosine,
+        "s_cos_gap": ranks.best_cos - sentence.cosine,
+        "s_cos_rank": math.log1p(ranks.cos_rank[index]),
+        "s_ov": sentence.overlap,
+        "s_ov_gap": ranks.best_ov - sentence.overlap,
+        "s_ov_rank": math.log1p(ranks.ov_rank[index]),
+        "h_rank": math.log1p(sentence.rank),
+        "c_len": math.log1p(len(inside)),
+        "c_len1": float(len(inside) == 1),
+        "c_inq": in_q,
+        "c_allq": float(bool(content_in_q) and all(t[2] in question.lemmas for t in content_in_q)),
+        "w3": window(3),
+        "w8": window(8),
+        "w20": window(20),
+        "dist": math.log1p(dist) if dist >= 0 else 0.0,
+        "nomatch": float(dist < 0),
+        "wn_in": float(any(w in lemmas for w in wh)),
+        "wn_near": float(any(w in near_lemmas for w in wh)),
+        "gov_q": float(governor is not None and governor[2] in weights),
+        "gov_root": float(governor is not None and governor[2] == question.root),
+        "gov_wh": float(governor is not None and governor[2] == question.wh_gov),
+        f"whdep={question.wh_dep}|dep={dep}": 1.0,
+        "pos_rel": cand.first / max(len(toks), 1),
+        "num": float(any(t[3] == "NUM" for t in inside)),
+        "prep_match": float(bool(question.wh_prep) and before == question.wh_prep),
+        "tree": math.log1p(tree) if tree >= 0 else 0.0,
+        "tree1": float(tree == 1),
+        f"q={q}|c_len": math.log1p(len(inside)),
+        f"lab={cand.label}": 1.0,
+        f"src={cand.source}": 1.0,
+        f"dep={dep}": 1.0,
+        f"q={q}|lab={cand.label}": 1.0,
+        f"q={q}|src={cand.source}": 1.0,
+        f"q={q}|dep={dep}": 1.0,
+        f"q={q}|pos={root[3]}": 1.0,
+    }
+    for w in wh[:1]:
+        f[f"wn={w}|lab={cand.label}"] = 1.0
+        f[f"wn={w}|pos={root[3]}"] = 1.0
+    return f
+
+
+def _tree_distance(toks: list[list[object]], root: int, matched: list[int]) -> int:
+    """Edges between the span's root and the nearest matched question word (-1: none)."""
+    at = {t[0]: i for i, t in enumerate(toks)}
+
+    def chain(i: int) -> dict[int, int]:
+        out = {i: 0}
+        for depth in range(1, 12):
+            j = at.get(toks[i][5])
+            if j is None or j == i:
+                break
+            out[j] = depth
+            i = j
+        return out
+
+    mine = chain(root)
+    best = -1
+    for m in matched:
+        for node, d in chain(m).items():
+            if node in mine and (best < 0 or d + mine[node] < best):
+                best = d + mine[node]
+    return best
+
+
+def question_features(
+    question: Question,
+    scores: Sequence[float],
+    best: Sentence | None,
+    sentences: Sequence[Sentence],
+    weights: dict[str, float],
+) -> Features:
+    """What the abstention model sees: how good the best span is, and how much of the
+    question the passages cover at all."""
+    ordered = sorted(scores, reverse=True)
+    total = sum(weights.values()) or 1.0
+    seen = {t[2] for s in sentences for t in s.tokens}
+    top = {t[2] for s in sentences if s.rank < 3 for t in s.tokens}
+    names = question.names
+    top_idf = max(weights.values(), default=1.0) or 1.0
+    in_sent = {t[2] for t in best.tokens} if best else set()
+    in_hit = {t[2] for s in sentences if best and s.hit == best.hit for t in s.tokens}
+    miss_sent = [w for k, w in weights.items() if k not in in_sent]
+    miss_hit = [w for k, w in weights.items() if k not in in_hit]
+    f: Features = {
+        "best": ordered[0] if ordered else -10.0,
+        "gap": ordered[0] - ordered[1] if len(ordered) > 1 else 5.0,
+        "best_cos": max((s.cosine for s in sentences), default=0.0),
+        "best_ov": max((s.overlap for s in sentences), default=0.0),
+        "cand_cos": best.cosine if best else 0.0,
+        "cand_ov": best.overlap if best else 0.0,
+        "missing": sum(w for k, w in weights.items() if k not in seen) / total,
+        "missing_top": sum(w for k, w in weights.items() if k not in top) / total,
+        "names_missing": sum(1 for n in names if n not in top) / len(names) if names else 0.0,
+        "n_content": math.log1p(len(question.content)),
+        "miss_sent": sum(miss_sent) / total,
+        "miss_sent_max": max(miss_sent, default=0.0) / top_idf,
+        "miss_hit": sum(miss_hit) / total,
+        "miss_hit_max": max(miss_hit, default=0.0) / top_idf,
+        "neg_mismatch": float(
+            question.negated != any(t[4] == "neg" for t in (best.tokens if best else []))
+        ),
+        "names_miss_hit": sum(1 for n in names if n not in in_hit) / len(names) if names else 0.0,
+        f"q={question.qtype}": 1.0,
+    }
+    return f

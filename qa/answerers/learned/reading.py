@@ -1,0 +1,160 @@
+"""What the learned answerer reads: the question's own parse, and the retrieved passages'
+sentences with the tokens, entities and noun chunks `qa index` stored for them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from index.annotate import ChunkAnnotation
+from index.store import IndexSnapshot
+from qa.retrieve import Hit
+
+_WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    qtype: str  # the wh-word ("what", "how many", "how old" ...), or "none"
+    wh_nouns: tuple[str, ...]  # lemmas of what is asked for: "year" in "what year"
+    lemmas: frozenset[str]  # every lemma, for "does the span repeat the question"
+    content: tuple[str, ...]  # content lemmas, in order, no repeats
+    names: tuple[str, ...]  # proper nouns and entities, lower-cased lemmas
+    root: str  # the main verb's lemma
+    wh_dep: str = ""  # the wh-phrase's role in the question ("nsubj", "pobj", ...)
+    wh_gov: str = ""  # the lemma the wh-phrase attaches to ("revoke" in "when was X revoked")
+    wh_prep: str = ""  # the preposition before the wh-phrase ("in" in "in what year")
+    negated: bool = False  # the question has a negation
+
+
+def parse_question(doc: Any) -> Question:
+    """A question's spaCy doc as the features need it."""
+    tokens = [t for t in doc if not t.is_space]
+    wh = next((t for t in tokens if t.tag_ in _WH_TAGS), None)
+    qtype = "none"
+    nouns: list[str] = []
+    wh_dep = wh_gov = wh_prep = ""
+    if wh is not None:
+        phrase = wh
+        while phrase.dep_ in {"det", "amod", "advmod"} and phrase.head is not phrase:
+            phrase = phrase.head  # "how many outputs": the phrase is headed by "outputs"
+        if phrase.dep_ == "pobj" and phrase.head.dep_ == "prep":
+            wh_prep = phrase.head.lower_
+            phrase = phrase.head  # "in what year": the role is the preposition's
+        elif any(c.dep_ == "prep" and not list(c.children) for c in phrase.head.children):
+            # "which university is he from": a stranded preposition
+            wh_prep = next(
+                c.lower_ for c in phrase.head.children if c.dep_ == "prep" and not list(c.children)
+            )
+        wh_dep = phrase.dep_
+        wh_gov = phrase.head.lemma_.lower() if phrase.head is not phrase else ""
+        qtype = wh.lower_
+        after = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+        if qtype == "how" and after is not None and after.pos_ in {"ADJ", "ADV"}:
+            qtype = f"how {after.lower_}"
+        asked = None
+        if wh.dep_ in {"det", "amod"} and wh.head.pos_ in {"NOUN", "PROPN"}:
+            asked = wh.head
+        elif after is not None and qtype.startswith("how ") and after.head.pos_ == "NOUN":
+            asked = after.head
+        else:
+            asked = next((t for t in doc[wh.i + 1 :] if t.pos_ == "NOUN"), None)
+        if asked is not None:
+            nouns.append(asked.lemma_.lower())
+            for child in asked.children:  # "the name of the alphabet": alphabet too
+                if child.dep_ == "prep" and child.lower_ == "of":
+                    nouns += [g.lemma_.lower() for g in child.children if g.dep_ == "pobj"]
+    content = [
+        t.lemma_.lower()
+        for t in tokens
+        if (t.pos_ in _CONTENT_POS and not t.is_stop and t.tag_ not in _WH_TAGS and t.is_alpha)
+        or t.like_num
+    ]
+    names = [t.lemma_.lower() for t in tokens if t.pos_ == "PROPN"]
+    root = next((t.lemma_.lower() for t in tokens if t.dep_ == "ROOT"), "")
+    return Question(
+        text=doc.text,
+        qtype=qtype,
+        wh_nouns=tuple(dict.fromkeys(nouns)),
+        lemmas=frozenset(t.lemma_.lower() for t in tokens),
+        content=tuple(dict.fromkeys(content)),
+        names=tuple(dict.fromkeys(names)),
+        root=root,
+        wh_dep=wh_dep,
+        wh_gov=wh_gov,
+        wh_prep=wh_prep,
+        negated=any(t.dep_ == "neg" for t in tokens),
+    )
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: int  # index into the passages
+    rank: int  # the passage's rank
+    start: int
+    end: int
+    tokens: list[list[Any]]  # the annotation's tokens inside the sentence
+    entities: list[tuple[int, int, str]]
+    noun_chunks: list[tuple[int, int]]
+    cosine: float
+    overlap: float  # IDF-weighted share of the question's content lemmas the sentence has
+
+
+class Lemmas:
+    """Document frequencies of lemmas over the chunks of one index generation."""
+
+    def __init__(self, annotations: Sequence[ChunkAnnotation]) -> None:
+        df: dict[str, int] = {}
+        for a in annotations:
+            for lemma in {t[2] for t in a.tokens}:
+                df[lemma] = df.get(lemma, 0) + 1
+        self.n = max(len(annotations), 1)
+        self.df = df
+
+    def idf(self, lemma: str) -> float:
+        d = self.df.get(lemma, 0)
+        return math.log(1 + (self.n - d + 0.5) / (d + 0.5))
+
+
+def read_sentences(
+    snap: IndexSnapshot,
+    passages: Sequence[Hit],
+    question: Question,
+    qvec: np.ndarray,
+    lemmas: Lemmas,
+) -> list[Sentence]:
+    """Every sentence of the passages with its similarity to the question."""
+    notes = snap.annotations()
+    weights = {w: lemmas.idf(w) for w in question.content}
+    total = sum(weights.values()) or 1.0
+    out: list[Sentence] = []
+    for rank, hit in enumerate(passages):
+        i = snap.by_id.get(hit.chunk_id)
+        if i is None:
+            continue
+        note: ChunkAnnotation = notes.chunks[i]
+        cosines = notes.sentence_vectors(i) @ qvec
+        for (s, e), cos in zip(snap.chunks[i].sentences, cosines, strict=True):
+            toks = [t for t in note.tokens if s <= t[0] and t[1] <= e]
+            seen = {t[2] for t in toks}
+            overlap = sum(w for k, w in weights.items() if k in seen) / total
+            out.append(
+                Sentence(
+                    hit=rank,
+                    rank=rank,
+                    start=s,
+                    end=e,
+                    tokens=toks,
+                    entities=[x for x in note.entities if s <= x[0] and x[1] <= e],
+                    noun_chunks=[x for x in note.noun_chunks if s <= x[0] and x[1] <= e],
+                    cosine=float(cos),
+                    overlap=overlap,
+                )
+            )
+    return out

@@ -1,0 +1,115 @@
+"""`qa fit`: the command line of `qa.fit` (this module imports only argparse until run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit the learned answerer on labelled questions (SQuAD 2.0 or gold JSONL)",
+        description="Index every --squad file alone in a scratch folder, read every question "
+        "as the learned answerer does, fit its span and abstention models with folds grouped "
+        "by article, and write the model file (JSON) with the data's SHA-256, the seed, the "
+        "features and the cross-validated figures; OUT.report/ gets report.md, results.json "
+        "and the precision/coverage curve. --gold files are asked against QA_CORPUS.",
+    )
+    p.add_argument("--squad", type=Path, nargs="*", default=[], help="SQuAD 2.0 JSON files")
+    p.add_argument("--gold", type=Path, nargs="*", default=[], help="gold-schema JSONL files")
+    p.add_argument("--out", type=Path, default=Path("model.json"), help="model file to write")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--max-false-abstention",
+        type=float,
+        default=0.15,
+        help="the abstention threshold maximises overall F1 among those that refuse at most "
+        "this share of the answerable fitting questions (default 0.15)",
+    )
+    p.set_defaults(func=cmd_fit)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from index.errors import BadInputError
+    from index.settings import Settings
+    from qa.fit import fit
+
+    if not args.squad and not args.gold:
+        raise BadInputError("Give at least one --squad or --gold file to fit on.")
+    for path in [*args.squad, *args.gold]:
+        if not Path(path).is_file():
+            raise BadInputError(f"No such file: {path}")
+    model = fit(
+        Settings(),
+        args.squad,
+        args.gold,
+        seed=args.seed,
+        max_false_abstention=args.max_false_abstention,
+    )
+    data = model.to_json()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    cv = data["cross_validated"]
+    write_report(args.out.with_suffix(".report"), cv)
+    o = cv["overall"]
+    print(
+        f"qa fit: wrote {args.out}. Leave-one-article-out: HasAns F1 {o['HasAns_f1']:.3f}, "
+        f"NoAns {o['NoAns']:.3f}, overall F1 {o['f1']:.3f}, abstained {o['abstention_rate']:.3f}"
+    )
+    return 0
+
+
+def write_report(folder: Path, cv: dict[str, Any]) -> None:
+    """report.md (overall and per-article figures), results.json and curve.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(cv, indent=1) + "\n", encoding="utf-8")
+    lines = [
+        "# Learned answerer: leave-one-article-out figures",
+        "",
+        "Each article's questions are answered by models fitted on the other articles; the "
+        "abstention threshold of each fold is chosen on its fitting articles alone. F1 and EM "
+        "use SQuAD 2.0's normalisation; an abstention scores 1 on an unanswerable question and "
+        "0 on an answerable one.",
+        "",
+        "| articles | questions | HasAns F1 | NoAns | overall F1 | abstained | false abstention |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    def row(name: str, f: dict[str, Any]) -> str:
+        return (
+            f"| {name} | {f['questions']} | {fmt(f['HasAns_f1'])} | {fmt(f['NoAns'])} | "
+            f"{fmt(f['f1'])} | {fmt(f['abstention_rate'])} | {fmt(f['false_abstention'])} |"
+        )
+
+    for name, f in cv["per_article"].items():
+        lines.append(row(name, f))
+    for name, f in cv.get("per_source", {}).items():
+        lines.append(row(f"all of {name}", f))
+    lines.append(row("**all**", cv["overall"]))
+    lines.append(row("all, never abstaining", cv["never_abstaining"]))
+    lines += ["", "![answered precision against coverage](curve.png)", ""]
+    (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    _curve_png(folder / "curve.png", cv["curve"])
+
+
+def _curve_png(path: Path, curve: list[dict[str, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([c["coverage"] for c in curve], [c["precision"] for c in curve])
+    ax.set_xlabel("coverage (share of questions answered)")
+    ax.set_ylabel("answered precision (mean F1 of answers given)")
+    ax.set_title("Learned answerer, folds not fitted on")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

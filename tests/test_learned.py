@@ -1,0 +1,275 @@
+"""The learned answerer's parts: index-time annotation, SQuAD scoring, `qa fit` and
+`qa eval --squad` on a small SQuAD file the tests write, and the replies it composes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eval.squad import best_scores, compute_exact, compute_f1, lead, read_squad
+from index import annotate
+from index.build import build_index
+from index.settings import Settings
+from index.store import open_index
+from qa.assistant import Assistant
+
+# A small SQuAD 2.0 file: three made-up articles, answerable and unanswerable questions.
+SAMPLE = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Lake_Orvan",
+            "paragraphs": [
+                {
+                    "context": "Lake Orvan is a freshwater lake in the northern hills. The lake "
+                    "was dammed in 1911 by the engineer Marta Sollen. It covers 42 square "
+                    "kilometres and feeds the river Kell.",
+                    "qas": [
+                        {
+                            "id": "o1",
+                            "question": "Who dammed Lake Orvan?",
+                            "answers": [{"text": "Marta Sollen", "answer_start": 96}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "o2",
+                            "question": "In what year was Lake Orvan dammed?",
+                            "answers": [{"text": "1911", "answer_start": 75}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "o3",
+                            "question": "Who drained Lake Orvan in 1911?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Brasswick_Mill",
+            "paragraphs": [
+                {
+                    "context": "Brasswick Mill was a cotton mill opened in 1820. At its peak "
+                    "it employed 600 workers. The mill closed in 1958 after a fire.",
+                    "qas": [
+                        {
+                            "id": "b1",
+                            "question": "How many workers did Brasswick Mill employ at its peak?",
+                            "answers": [{"text": "600", "answer_start": 79}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "b2",
+                            "question": "Why did Brasswick Mill open in 1958?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Tessel_Bridge",
+            "paragraphs": [
+                {
+                    "context": "The Tessel Bridge crosses the river Kell at Dunmore. It was "
+                    "designed by Iris Haldane and opened to traffic in 1934.",
+                    "qas": [
+                        {
+                            "id": "t1",
+                            "question": "Who designed the Tessel Bridge?",
+                            "answers": [{"text": "Iris Haldane", "answer_start": 76}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "t2",
+                            "question": "Which river does the Tessel Bridge cross?",
+                            "answers": [{"text": "the river Kell", "answer_start": 26}],
+                            "is_impossible": False,
+                        },
+                    ],
+                }
+            ],
+        },
+    ],
+}
+
+
+# -- SQuAD's normalisation and the reply's lead ------------------------------------------
+@pytest.mark.parametrize(
+    ("gold", "pred", "em", "f1"),
+    [
+        ("The Cat", "cat", 1, 1.0),
+        ("the binary alphabet", "binary alphabet.", 1, 1.0),
+        ("a single output", "single output per input", 0, 2 * (2 / 4 * 1) / (2 / 4 + 1)),
+        ("1911", "in 1911", 0, 2 * 0.5 / 1.5),
+        ("", "", 1, 1.0),  # unanswerable, abstained
+        ("", "1911", 0, 0.0),  # unanswerable, answered
+    ],
+)
+def test_squad_scores_follow_the_official_normalisation(
+    gold: str, pred: str, em: int, f1: float
+) -> None:
+    assert compute_exact(gold, pred) == em
+    assert compute_f1(gold, pred) == pytest.approx(f1)
+
+
+def test_the_lead_is_the_text_before_the_first_marker() -> None:
+    assert lead("Marta Sollen [1]. The lake was dammed in 1911 by ... [1]", False) == "Marta Sollen"
+    assert lead("The articles don't say.", True) == ""
+    assert best_scores((), lead("The articles don't say.", True)) == (1.0, 1.0)
+    assert best_scores(("Marta Sollen",), "Sollen") == (0.0, pytest.approx(2 / 3))
+
+
+def test_read_squad_keeps_articles_and_unanswerable_questions(tmp_path: Path) -> None:
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(SAMPLE))
+    articles, questions = read_squad(path)
+    assert sorted(articles) == ["brasswick_mill.txt", "lake_orvan.txt", "tessel_bridge.txt"]
+    assert articles["lake_orvan.txt"].startswith("Lake Orvan\n\n")
+    assert [q.id for q in questions if not q.answers] == ["o3", "b2"]
+    assert next(q for q in questions if q.id == "o1").article == "lake_orvan.txt"
+
+
+# -- annotation at index time ------------------------------------------------------------
+@pytest.mark.slow
+def test_annotations_cover_every_chunk_with_exact_offsets(seed_settings: Settings) -> None:
+    snap = open_index(seed_settings)
+    notes = snap.annotations()
+    assert len(notes.chunks) == len(snap.chunks)
+    labels = set()
+    for chunk, note in zip(snap.chunks, notes.chunks, strict=True):
+        text = snap.articles[chunk.article_id]["text"]
+        assert note.tokens, chunk.id
+        for start, end, *_ in note.tokens:
+            assert chunk.start <= start < end <= chunk.end
+            assert text[start:end].strip() == text[start:end]
+        for start, end, label in note.entities:
+            assert chunk.start <= start < end <= chunk.end and text[start:end].strip()
+            labels.add(label)
+        for start, end in note.noun_chunks:
+            assert chunk.start <= start < end <= chunk.end
+        vectors = notes.sentence_vectors(snap.by_id[chunk.id])
+        assert vectors.shape == (len(chunk.sentences), 384)
+    assert {"PERSON", "GPE", "DATE"} <= labels
+
+
+@pytest.mark.slow
+def test_a_rebuild_parses_only_the_chunks_that_changed(
+    corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    parsed: list[str] = []
+    real = annotate.annotate
+
+    def spy(chunks, previous):  # type: ignore[no-untyped-def]
+        parsed.extend(c.id for c in chunks if c.id not in previous)
+        return real(chunks, previous)
+
+    monkeypatch.setattr(annotate, "annotate", spy)
+    (corpus / "extra.txt").write_text("Extra news\n\nThe ferry to Ostby sailed at dawn.\n")
+    report = build_index(settings, embedder=embedder)
+    assert "annotating" in report.summary()
+    snap = open_index(settings)
+    new = [c.id for c in snap.chunks if c.article_id == "extra.txt"]
+    assert new and parsed == new
+    ents = {
+        snap.articles["extra.txt"]["text"][s:e]
+        for s, e, _ in snap.annotations().chunks[snap.by_id[new[0]]].entities
+    }
+    assert "Ostby" in ents
+
+
+# -- qa fit and qa eval --squad on the sample --------------------------------------------
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("squad") / "sample.json"
+    path.write_text(json.dumps(SAMPLE))
+    return path
+
+
+@pytest.mark.slow
+def test_fit_is_reproducible_and_records_its_inputs(
+    sample_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "unused"))
+    outs = [tmp_path / "one" / "model.json", tmp_path / "two" / "model.json"]
+    for out in outs:
+        assert main(["fit", "--squad", str(sample_file), "--out", str(out)]) == 0
+    first, second = (p.read_bytes() for p in outs)
+    assert first == second
+    model = json.loads(first)
+    assert model["seed"] == 0
+    assert model["data"][0]["file"] == "sample.json" and len(model["data"][0]["sha256"]) == 64
+    assert model["features"]["span"] and model["features"]["answerable"]
+    cv = model["cross_validated"]
+    assert set(cv["per_article"]) == {"lake_orvan.txt", "brasswick_mill.txt", "tessel_bridge.txt"}
+    assert 0 <= cv["overall"]["f1"] <= 1
+    assert (outs[0].with_suffix(".report") / "curve.png").stat().st_size > 0
+
+    from qa.answerers.learned.model import load_model
+
+    assert load_model(outs[0]).threshold == model["answerable"]["threshold"]
+
+
+@pytest.mark.slow
+def test_eval_squad_writes_lead_scores_per_article(sample_file: Path, tmp_path: Path) -> None:
+    from qa.cli import main
+
+    out = tmp_path / "report"
+    assert (
+        main(["eval", "--squad", str(sample_file), "--answerer", "learned", "--out", str(out)]) == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    s = results["summary"]
+    assert (s["HasAns_total"], s["NoAns_total"]) == (5, 2)
+    assert set(results["per_article"]) == {
+        "lake_orvan.txt",
+        "brasswick_mill.txt",
+        "tessel_bridge.txt",
+    }
+    for row in results["rows"]:
+        assert row["lead"] == lead(row["reply"], row["abstained"])
+        assert 0 <= row["f1"] <= 1
+    assert "HasAns F1" in (out / "report.md").read_text()
+    assert (out / "squad.png").stat().st_size > 0
+
+
+# -- the replies ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def assistant(seed_settings: Settings) -> Assistant:
+    return Assistant(seed_settings)
+
+
+@pytest.mark.slow
+def test_a_reply_leads_with_a_cited_span_of_its_sentence(assistant: Assistant) -> None:
+    answer = assistant.ask("Which university is Edward Howell from?", answerer="learned")
+    assert not answer.abstained
+    short = lead(answer.text, False)
+    assert short and answer.text.startswith(short + " [1]")
+    cited = answer.citations[0]
+    text = assistant.snapshot().articles[cited.article_id]["text"]
+    assert cited.quote == text[cited.start : cited.end]
+    assert short.lower() in cited.quote.lower()
+
+
+@pytest.mark.slow
+def test_the_answerer_reads_an_article_it_was_not_fitted_on(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "trans_siberian.md", corpus)
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    answer = Assistant(settings).ask(
+        "Who directed the construction work on the Trans-Siberian Railway?", answerer="learned"
+    )
+    assert not answer.abstained
+    assert "sergei witte" in lead(answer.text, False).lower()
