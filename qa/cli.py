@@ -1,4 +1,4 @@
-"""The `qa` command: index, search, ask, serve, eval, bench.
+"""The `qa` command: index, search, ask, serve, eval, bench, models, articles.
 
 Each subcommand imports what it needs when it runs, so `qa --help` is instant.
 """
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their own modules (each module imports only argparse at this point).
     from eval.cli import register as register_eval
+    from qa.articles_cli import register as register_articles
     from qa.bench import register as register_bench
     from qa.models import register as register_models
     from qa.server import register as register_serve
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_eval(sub)
     register_bench(sub)
     register_models(sub)
+    register_articles(sub)
     return parser
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from index.settings import Settings
     from qa.assistant import Assistant
+    from qa.library import Library
 
 log = logging.getLogger("newsqa.ui")
 
@@ -383,7 +384,13 @@ def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, path: str = "/") -> FastAPI:
+def mount_ui(
+    app: FastAPI,
+    assistant: Assistant,
+    settings: Settings,
+    path: str = "/",
+    library: Library | None = None,
+) -> FastAPI:
     """Mount the chat UI on `app`; with an api_key set, the UI asks for it at login."""
     auth: Callable[[str, str], bool] | None = None
     if settings.api_key:
