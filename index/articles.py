@@ -231,7 +231,8 @@ def _write(settings: Settings, st: Staged) -> Article:
         json.dumps({"id": st.id, "kind": st.found.kind, "meta": meta}, ensure_ascii=False),
         encoding="utf-8",
     )
-    return Article(st.id, text, st.found.text, st.found.kind, meta)
+    # The article's path is the original, so a title found nowhere else is its name.
+    return Article(st.id, original, st.found.text, st.found.kind, meta)
 
 
 def live_corpus(settings: Settings) -> Loaded | None:
@@ -278,7 +279,8 @@ def _uploads_on_disk(settings: Settings) -> dict[str, Article]:
             text = text_file.read_text(encoding="utf-8")
         except (OSError, ValueError):
             continue
-        out[rec["id"]] = Article(rec["id"], text_file, text, rec["kind"], rec["meta"])
+        original = meta_file.parent / rec["id"]
+        out[rec["id"]] = Article(rec["id"], original, text, rec["kind"], rec["meta"])
     return out
 
 
