@@ -106,9 +106,9 @@ def test_upload_ask_remove_ask_again(page: Any, server: Server, tmp_path: Path) 
     first = expected.json()["citations"][0]
     assert (first["article_id"], first["page"]) == (PDF_ID, PDF_ANSWER_PAGE)
     source = page.locator("#nq-source-1")
+    source.locator("summary").first.click()
     meta = source.locator(".nq-meta").inner_text()
     assert PDF_ID in meta and f"page {PDF_ANSWER_PAGE}" in meta
-    source.locator("summary").first.click()
     mark = source.locator(".nq-excerpt mark.nq-hl")
     assert " ".join(mark.inner_text().split()) == " ".join(first["quote"].split())
     assert "Brenlow" in mark.inner_text()
