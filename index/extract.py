@@ -65,8 +65,10 @@ def _html(page: str) -> Extracted:
     doc = trafilatura.bare_extraction(
         page, with_metadata=True, include_comments=False, include_images=False
     )
-    found = doc.as_dict() if doc is not None and not isinstance(doc, dict) else doc
-    text = (found or {}).get("text") or ""
+    found: dict[str, Any] = {}
+    if doc is not None:
+        found = doc if isinstance(doc, dict) else doc.as_dict()
+    text = found.get("text") or ""
     if not text.strip():  # no article structure found: keep every visible line
         return Extracted(html_to_text(page), "html")
     meta = {
@@ -91,8 +93,8 @@ def _pdf(data: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ExtractError("an encrypted PDF; save a copy without a password and send that")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        title = (reader.metadata or {}).get("/Title")
+        pages = [_reflow(page.extract_text() or "") for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
     except ExtractError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -109,6 +111,23 @@ def _pdf(data: bytes) -> Extracted:
     if isinstance(title, str) and title.strip():
         meta["title"] = " ".join(title.split())
     return Extracted(PAGE_BREAK.join(pages), "pdf", meta)
+
+
+def _reflow(page: str) -> str:
+    """One page's text with wrapped lines joined: a line that fills most of the page's
+    width and does not end a sentence was wrapped by the layout, not by the author."""
+    lines = [line.rstrip() for line in page.strip().split("\n")]
+    width = max((len(line) for line in lines), default=0)
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1] and len(out[-1]) >= 0.6 * width and not out[-1].endswith(_ENDS):
+            out[-1] = f"{out[-1]} {line.lstrip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_ENDS = (".", "!", "?", ":", ";", '"', "”", "’")
 
 
 def page_of(meta: dict[str, Any], offset: int) -> int | None:

@@ -66,6 +66,8 @@ def test_pdf_text_keeps_its_page_starts(tmp_path: Path) -> None:
         assert page_of(found.meta, at) == n
         assert page_of(found.meta, at + 20) == n
     assert page_of({}, 5) is None
+    # Lines the layout wrapped are joined again, so a sentence is one span of text.
+    assert "opened by the agriculture minister Ruth Okonjo in September." in found.text
 
 
 @pytest.mark.parametrize(

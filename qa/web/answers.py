@@ -3,14 +3,14 @@
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from qa.answer import Answer, Retrieved
 from qa.web.errors import RESPONSES, error_payload
-from qa.web.schemas import AnswerOut, HitOut, RequestModels
+from qa.web.schemas import AnswerOut, AskBody, HitOut, RequestModels, SearchBody
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -39,8 +39,9 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
     r = APIRouter()
 
     @r.post("/ask", response_model=AnswerOut, responses=RESPONSES, tags=["answers"])
-    def ask(req: AskRequest) -> Any:  # type: ignore[valid-type]
+    def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]
         """Answer a question with numbered citations into the articles."""
+        req = cast(AskBody, body)
         answer = assistant.ask(
             req.question,
             [t.model_dump() for t in req.history],
@@ -54,10 +55,11 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
         responses={**RESPONSES, 200: {"content": {"text/event-stream": {}}}},
         tags=["answers"],
     )
-    def ask_stream(req: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
+    def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
         """Server-sent events: `retrieved` (query and passages, before any text), `delta`
         ({"text"}) events, then one `answer` event with the full answer JSON. A failure
         after the stream started arrives as an `error` event."""
+        req = cast(AskBody, body)
         events = assistant.stream(
             req.question,
             [t.model_dump() for t in req.history],
@@ -67,7 +69,7 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
         # Pull the first event here so bad input and a missing index get a proper status.
         first = next(events)
 
-        def body() -> Iterator[str]:
+        def stream() -> Iterator[str]:
             try:
                 for event in chain(first, events):
                     if isinstance(event, Retrieved):
@@ -80,11 +82,12 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
             except Exception as exc:  # the status line is sent: report in the stream
                 yield sse(error_payload(exc), "error")
 
-        return event_stream(body())
+        return event_stream(stream())
 
     @r.post("/search", response_model=list[HitOut], responses=RESPONSES, tags=["search"])
-    def search(req: SearchRequest) -> Any:  # type: ignore[valid-type]
+    def search(body: SearchRequest) -> Any:  # type: ignore[valid-type]
         """The passages retrieved for a query (as `qa search --json`)."""
+        req = cast(SearchBody, body)
         return [h.to_dict() for h in assistant.search(req.query, k=req.k)]
 
     return r

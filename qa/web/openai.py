@@ -4,7 +4,7 @@
 import time
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import APIRouter
 
@@ -14,7 +14,7 @@ from qa.answer import Answer
 from qa.answerers import ANSWERERS
 from qa.web.answers import chain, event_stream, sse
 from qa.web.errors import RESPONSES, error_payload
-from qa.web.schemas import CONTROL, MODEL, RequestModels
+from qa.web.schemas import CONTROL, MODEL, ChatBody, RequestModels
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -78,11 +78,12 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
         "/chat/completions",
         responses={**RESPONSES, 200: {"content": {"text/event-stream": {}}}},
     )
-    def chat_completions(req: ChatRequest) -> Any:  # type: ignore[valid-type]
+    def chat_completions(body: ChatRequest) -> Any:  # type: ignore[valid-type]
         """OpenAI-compatible chat completions. The last user message is the question, earlier
         user/assistant messages the history. The cited answer is `choices[0].message.content`;
         the structured citations ride in a top-level `citations` field (with `stream`, in the
         final chunk)."""
+        req = cast(ChatBody, body)
         question, history = _conversation(req.messages, settings.max_question_chars)
         answerer = None if req.model == MODEL else req.model.removeprefix(f"{MODEL}/")
         cid = f"chatcmpl-{uuid.uuid4().hex}"
@@ -119,7 +120,7 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
             }
             return sse(body)
 
-        def body() -> Iterator[str]:
+        def stream() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""})
             try:
                 for event in chain(first, events):
@@ -131,6 +132,6 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
                 yield sse(error_payload(exc))
             yield "data: [DONE]\n\n"
 
-        return event_stream(body())
+        return event_stream(stream())
 
     return r

@@ -7,7 +7,7 @@ are the configured ones. Response models document the output; extra keys pass th
 # No `from __future__ import annotations`: pydantic and FastAPI read these annotations at
 # runtime, including those of the classes built inside request_models.
 import re
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -136,6 +136,26 @@ class ErrorOut(BaseModel):
 
 
 # -- requests -----------------------------------------------------------------------------
+class AskBody(Protocol):
+    """What the routes read from an AskRequest (the class is built by request_models)."""
+
+    question: str
+    history: list[Any]
+    answerer: str | None
+    k: int | None
+
+
+class SearchBody(Protocol):
+    query: str
+    k: int | None
+
+
+class ChatBody(Protocol):
+    model: str
+    messages: list[Any]
+    stream: bool
+
+
 class RequestModels(NamedTuple):
     Turn: type[BaseModel]
     AskRequest: type[BaseModel]
