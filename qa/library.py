@@ -30,9 +30,11 @@ class Library:
             if self._embedder is None:
                 from index.embed import SentenceTransformerEmbedder
 
-                self._embedder = SentenceTransformerEmbedder(
+                embedder = SentenceTransformerEmbedder(
                     self.settings.model_dir(), self.settings.embed_batch_size
                 )
+                embedder.embed(["load the model now"])  # it loads on first use
+                self._embedder = embedder
             return self._embedder
 
     def list(self) -> list[dict[str, Any]]:

@@ -80,12 +80,14 @@ def articles_tab(
             return
         names = ", ".join(p.name for p in paths)
         yield f"Indexing {len(paths)} file(s): {_md(names)} …", gr.skip(), gr.skip(), gr.skip()
-        progress(0, desc="Extracting text")
 
         def embedding(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"Embedding {done}/{total} passages")
+            progress(done / max(total, 1), desc=f"Embedded {done}/{total} new passages")
 
         try:
+            progress(0, desc="Loading the embedding model")
+            library.embedder()  # slow only on the first upload of the process
+            progress(0, desc="Extracting, chunking and embedding")
             uploads = [Upload(p.name, p.read_bytes()) for p in paths]
             report = library.add(uploads, progress=embedding)
         except NewsQAError as exc:
@@ -101,11 +103,11 @@ def articles_tab(
             lines += [f"- `{_md(s.name)}`: {_md(s.reason)}" for s in report.skipped]
         yield "\n".join(lines), *listing(), None
 
-    def ask_remove(article_id: str | None) -> tuple[Any, Any, str]:
+    def ask_remove(article_id: str | None) -> tuple[Any, Any, Any]:
         if not article_id:
             return gr.update(visible=False), gr.skip(), "Choose an uploaded article to remove."
         question = f"Remove **{_md(article_id)}** from the index? It will no longer be cited."
-        return gr.update(visible=True), question, ""
+        return gr.update(visible=True), question, gr.skip()
 
     def remove(article_id: str | None) -> tuple[Any, str, str, Any]:
         try:
