@@ -145,8 +145,14 @@ def articles_tab(
         yes = gr.Button("Yes, remove it", variant="stop", elem_id="nq-confirm")
         no = gr.Button("Cancel", elem_id="nq-cancel")
 
+    # One queue for additions and removals: the window's own changes wait their turn.
     add_btn.click(
-        add, [files], [status, table, choice, files], concurrency_limit=1, api_visibility="private"
+        add,
+        [files],
+        [status, table, choice, files],
+        concurrency_limit=1,
+        concurrency_id="nq-articles",
+        api_visibility="private",
     )
     remove_btn.click(
         ask_remove, [choice], [confirm_row, confirm_text, status], api_visibility="private"
@@ -156,6 +162,7 @@ def articles_tab(
         [choice],
         [confirm_row, status, table, choice],
         concurrency_limit=1,
+        concurrency_id="nq-articles",
         api_visibility="private",
     )
     no.click(lambda: gr.update(visible=False), None, [confirm_row], api_visibility="private")

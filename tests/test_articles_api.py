@@ -347,3 +347,13 @@ def _wait_for(condition: Any, timeout: float = 120) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("timed out")
+
+
+def test_docs_state_the_upload_limits(api: httpx.Client) -> None:
+    schema = api.get("/openapi.json").json()
+    post = schema["paths"]["/v1/articles"]["post"]
+    assert "multipart/form-data" in post["requestBody"]["content"]
+    for words in ("At most 6 files of at most 0.2 MB", "QA_MAX_UPLOAD_MB", ".pdf", "409"):
+        assert words in post["description"], words
+    assert {"get", "post"} <= set(schema["paths"]["/v1/articles"])
+    assert {"get", "delete"} <= set(schema["paths"]["/v1/articles/{article_id}"])
