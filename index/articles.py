@@ -298,15 +298,15 @@ def add_articles(
     if not staged:
         raise BadInputError(_nothing_added(rejected))
     report = _build(settings, Changes(add=tuple(staged)), embedder, progress)
+    # A staged upload is indexed unless the build skipped it (its id was taken).
+    why = {s.path: s.reason for s in report.skipped}
     listed = {a["article_id"]: a for a in summaries(open_index(settings))}
     indexed = []
     for st in staged:
-        info = listed.get(st.id)
-        if info is not None and info.get("added") == st.added:
-            indexed.append(info)
+        if Path(st.name) in why or st.id not in listed:
+            rejected.append(Rejected(st.name, why.get(Path(st.name), "not indexed")))
         else:
-            why = next((s.reason for s in report.skipped if s.path == Path(st.name)), None)
-            rejected.append(Rejected(st.name, why or "not indexed"))
+            indexed.append(listed[st.id])
     if not indexed:
         raise BadInputError(_nothing_added(rejected))
     return AddReport(tuple(indexed), tuple(rejected), report.generation, report.seconds, report)
@@ -359,6 +359,13 @@ def _build(
             "Another upload, removal or `qa index` is changing the index right now; "
             "wait for it to finish, then send this again."
         ) from None
+    except NewsQAError:
+        raise
+    except Exception as exc:  # the previous generation is still live: say so, and why
+        raise NewsQAError(
+            f"Indexing failed ({type(exc).__name__}: {exc}); the index is unchanged. "
+            "Try again; if it keeps failing, the server log has the details."
+        ) from exc
 
 
 def _nothing_added(rejected: Sequence[Rejected]) -> str:

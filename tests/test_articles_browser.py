@@ -64,6 +64,21 @@ def _tab(page: Any, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def _choose(page: Any, paths: list[Path]) -> None:
+    """Put files in the upload box and wait until it lists them. Under load the box once
+    showed nothing after a completed upload (not reproduced since), so it tries again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.set_input_files("#nq-upload input[type=file]", [str(p) for p in paths])
+        try:
+            page.locator("#nq-upload").get_by_text(paths[0].name).wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the upload box never listed {paths[0].name}")
+
+
 def test_upload_ask_remove_ask_again(page: Any, server: Server, tmp_path: Path) -> None:
     pdf = make_pdf(tmp_path / PDF_ID)
     _tab(page, "Articles")
@@ -82,8 +97,7 @@ def test_upload_ask_remove_ask_again(page: Any, server: Server, tmp_path: Path) 
         }).observe(document.body, {subtree: true, childList: true, characterData: true});
     }"""
     )
-    page.set_input_files("#nq-upload input[type=file]", [str(pdf), str(BINARY_PDF)])
-    page.locator("#nq-upload").get_by_text(PDF_ID).wait_for()
+    _choose(page, [pdf, BINARY_PDF])
     page.click("#nq-add")
     page.wait_for_function(
         "(sel) => document.querySelector(sel).innerText.includes('Added')", arg=STATUS
@@ -143,8 +157,7 @@ def test_markup_in_an_uploaded_page_shows_as_text(page: Any, tmp_path: Path) -> 
 
     _tab(page, "Articles")
     page.locator("#nq-articles table").wait_for()
-    page.set_input_files("#nq-upload input[type=file]", [str(MARKUP_PAGE)])
-    page.locator("#nq-upload").get_by_text(MARKUP_PAGE.name).wait_for()
+    _choose(page, [MARKUP_PAGE])
     page.click("#nq-add")
     page.wait_for_function(
         "(sel) => document.querySelector(sel).innerText.includes('Added')", arg=STATUS
