@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="build or update the index from article files")
+    p = sub.add_parser(
+        "index", help="build or update the index from article files (uploads are kept)"
+    )
     p.add_argument(
         "paths", nargs="*", type=Path, help="files or folders (default: QA_CORPUS, seeds/)"
     )
