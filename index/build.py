@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from index import annotate
+from index.articles import Changes, live_corpus, sweep, with_uploads
 from index.chunk import Chunk, chunk, token_counter
 from index.clean import CleanArticle, clean
 from index.dedupe import DedupedArticle, dedupe
@@ -154,15 +155,21 @@ def prepare(
     settings: Settings,
     paths: Sequence[Path] | None = None,
     timings: dict[str, float] | None = None,
+    changes: Changes | None = None,
 ) -> Prepared:
-    """Load, clean, de-duplicate and chunk `paths` (default: the configured corpus)."""
+    """Load, clean, de-duplicate and chunk `paths` (default: the configured corpus) and the
+    uploaded articles; with `changes` (an upload or removal), the live corpus instead."""
     timings = {} if timings is None else timings
 
     t = time.perf_counter()
-    loaded = load(paths or settings.corpus, int(settings.max_file_mb * 1e6))
+    max_bytes = int(settings.max_file_mb * 1e6)
+    loaded = None if changes is None else live_corpus(settings)
+    loaded = with_uploads(settings, loaded or load(paths or settings.corpus, max_bytes), changes)
     catalog = _read_catalogs(loaded.catalogs)
     t = _lap(timings, "load", t)
-    cleaned = [clean(a, catalog.get(a.id, {}).get("title")) for a in loaded.articles]
+    cleaned = [
+        clean(a, catalog.get(a.id, {}).get("title") or a.meta.get("title")) for a in loaded.articles
+    ]
     t = _lap(timings, "clean", t)
     deduped = dedupe(cleaned, settings.near_duplicate_threshold)
     t = _lap(timings, "dedupe", t)
@@ -181,6 +188,7 @@ def build_index(
     embedder: Embedder | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    changes: Changes | None = None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -191,20 +199,22 @@ def build_index(
         embedder = embedder or SentenceTransformerEmbedder(
             settings.model_dir(), settings.embed_batch_size
         )
-        prepared = prepare(settings, paths, timings)
+        prepared = prepare(settings, paths, timings, changes)
         loaded, catalog, cleaned = prepared.loaded, prepared.catalog, prepared.cleaned
         deduped, chunks = prepared.deduped, prepared.chunks
 
         articles = {
             c.id: {
                 "title": c.title,
-                "author": c.author,
+                "author": c.author or a.meta.get("author"),
                 "author_span": [c.author_span.start, c.author_span.end] if c.author_span else None,
-                "outlet": catalog.get(c.id, {}).get("outlet"),
+                "outlet": catalog.get(c.id, {}).get("outlet") or a.meta.get("outlet"),
                 "path": str(a.path),
                 "kind": a.kind,
                 "sha256": hashlib.sha256(a.text.encode()).hexdigest(),
                 "text": a.text,
+                # Extracted metadata (date, PDF page starts) and an upload's record.
+                **{k: v for k, v in a.meta.items() if k not in {"title", "author", "outlet"}},
             }
             for c, a in zip(cleaned, loaded.articles, strict=True)
         }
@@ -270,6 +280,7 @@ def build_index(
             },
         )
         write_current(settings, gen)
+        sweep(settings, articles)
         _lap(timings, "store", t)
         _ensure_onnx(settings, embedder, timings)
         # Keep the generation readers may still hold; drop anything older.

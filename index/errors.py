@@ -62,3 +62,10 @@ class NotFoundError(NewsQAError):
 
     exit_code = 2
     http_status = 404
+
+
+class ReadOnlyArticleError(NewsQAError):
+    """An article from the configured corpus (QA_CORPUS), which uploads cannot remove."""
+
+    exit_code = 2
+    http_status = 409

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from index.html_text import html_to_text
+from index.extract import SUFFIXES, ExtractError, extract
 
-SUFFIXES = frozenset({".txt", ".md", ".html", ".htm"})
 CATALOG_NAME = "catalog.json"
 
 
@@ -17,8 +17,9 @@ CATALOG_NAME = "catalog.json"
 class Article:
     id: str  # the file name
     path: Path
-    text: str  # what `open(path).read()` returns (HTML: its extracted text)
-    kind: str  # "text" or "html"
+    text: str  # what `open(path).read()` returns (HTML, PDF: its extracted text)
+    kind: str  # "text", "html" or "pdf"
+    meta: dict[str, Any] = field(default_factory=dict)  # see `index.extract.Extracted`
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,11 @@ def _read(path: Path, max_bytes: int) -> Article | Skipped:
         return Skipped(path, "disappeared while indexing (or a broken link)")
     except OSError as exc:  # permission denied, a symlink loop, a folder named *.txt
         return Skipped(path, f"cannot be read ({exc.strerror or exc})")
-    if b"\x00" in data:
-        return Skipped(path, "binary file (contains NUL bytes)")
     try:
-        raw = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Skipped(
-            path, f"not valid UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8"
-        )
-    # Universal newlines, exactly as `open(path).read()` sees the file.
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    kind = "text"
-    if path.suffix.lower() in {".html", ".htm"}:
-        text, kind = html_to_text(text), "html"
-    if not text.strip():
-        return Skipped(path, "empty (no text)")
-    return Article(id=path.name, path=path, text=text, kind=kind)
+        found = extract(path.suffix, data)
+    except ExtractError as exc:
+        return Skipped(path, str(exc))
+    return Article(id=path.name, path=path, text=found.text, kind=found.kind, meta=found.meta)
 
 
 def load(paths: Iterable[Path], max_bytes: int) -> Loaded:
@@ -90,7 +80,8 @@ def load(paths: Iterable[Path], max_bytes: int) -> Loaded:
                 continue
             if path.suffix.lower() not in SUFFIXES:
                 if not root.is_dir():
-                    skipped.append(Skipped(path, "unsupported file type (use .txt, .md or .html)"))
+                    reason = "unsupported file type (use .txt, .md, .html or .pdf)"
+                    skipped.append(Skipped(path, reason))
                 continue
             item = _read(path, max_bytes)
             if isinstance(item, Skipped):

@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         default=20.0, gt=0, description="Files larger than this are skipped."
     )
+    max_upload_mb: float = Field(
+        default=10.0, gt=0, description="Largest article file accepted by an upload, in MB."
+    )
+    max_upload_files: int = Field(
+        default=10, ge=1, description="Most files accepted by one upload."
+    )
+    upload_types: list[str] = Field(
+        default_factory=lambda: [".html", ".htm", ".pdf", ".md", ".txt"],
+        description="File name endings an upload accepts (JSON list).",
+    )
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(
         default=0.45,

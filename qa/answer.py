@@ -17,6 +17,7 @@ class Citation:
     start: int
     end: int
     score: float
+    page: int | None = None  # the PDF page holding `start`; None for other articles
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

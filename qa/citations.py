@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from index.extract import page_of
 from index.store import IndexSnapshot
 from qa.answer import Citation, Draft
 
@@ -34,6 +35,7 @@ def finalize(draft: Draft, snap: IndexSnapshot) -> tuple[str, list[Citation], bo
                     start=ev.start,
                     end=ev.end,
                     score=round(ev.score, 4),
+                    page=page_of(art, ev.start),
                 )
             )
         return f"[{order[n]}]"

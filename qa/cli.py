@@ -1,4 +1,4 @@
-"""The `qa` command: index, search, ask, serve, eval, bench.
+"""The `qa` command: index, search, ask, serve, eval, bench, models, articles.
 
 Each subcommand imports what it needs when it runs, so `qa --help` is instant.
 """
@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="build or update the index from article files")
+    p = sub.add_parser(
+        "index", help="build or update the index from article files (uploads are kept)"
+    )
     p.add_argument(
         "paths", nargs="*", type=Path, help="files or folders (default: QA_CORPUS, seeds/)"
     )
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their own modules (each module imports only argparse at this point).
     from eval.cli import register as register_eval
+    from qa.articles_cli import register as register_articles
     from qa.bench import register as register_bench
     from qa.fit_cli import register as register_fit
     from qa.models import register as register_models
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_bench(sub)
     register_models(sub)
     register_fit(sub)
+    register_articles(sub)
     return parser
 
 

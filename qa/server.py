@@ -27,9 +27,9 @@ def register(sub: Any) -> None:
 
 def build_app(settings: Settings) -> tuple[FastAPI, Assistant]:
     """The one Assistant of this process, the API bound to it, and the UI mounted at `/`."""
-    from qa.api import create_api
     from qa.assistant import Assistant
     from qa.ui import mount_ui
+    from qa.web import create_api
 
     assistant = Assistant(settings)
     app = create_api(assistant, settings)

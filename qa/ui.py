@@ -26,12 +26,14 @@ import gradio as gr
 from index.errors import NewsQAError
 from qa.answer import Answer, Retrieved
 from qa.answerers import ANSWERERS
+from qa.ui_articles import CSS as ARTICLES_CSS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from index.settings import Settings
     from qa.assistant import Assistant
+    from qa.library import Library
 
 log = logging.getLogger("newsqa.ui")
 
@@ -99,11 +101,19 @@ def _window(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def source_html(
-    n: int | None, article_id: str, title: str, start: int, end: int, score: float, text: str | None
+    n: int | None,
+    article_id: str,
+    title: str,
+    start: int,
+    end: int,
+    score: float,
+    text: str | None,
+    page: int | None = None,
 ) -> str:
     """One source: its number and title; opened, the span highlighted inside its article."""
     label = f'<span class="nq-n">[{n}]</span> ' if n is not None else ""
-    meta = f"{_esc(article_id)} · characters {start}–{end} · score {score:.2f}"
+    where = f"page {page} · " if page is not None else ""
+    meta = f"{_esc(article_id)} · {where}characters {start}–{end} · score {score:.2f}"
     if text is None or text[start:end] == "":
         body = '<div class="nq-article"><mark class="nq-hl">(passage unavailable)</mark></div>'
     else:
@@ -144,7 +154,9 @@ def sources_html(
         if c.article_id not in texts:
             texts[c.article_id] = article_text(c.article_id)
         parts.append(
-            source_html(c.n, c.article_id, c.title, c.start, c.end, c.score, texts[c.article_id])
+            source_html(
+                c.n, c.article_id, c.title, c.start, c.end, c.score, texts[c.article_id], c.page
+            )
         )
     parts.append("</div>")
     return "".join(parts)
@@ -281,7 +293,11 @@ def error_text(exc: Exception) -> str:
     return "⚠️ **Server error.** Something went wrong on the server; the details are in its log."
 
 
-def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
+def build_ui(assistant: Assistant, settings: Settings, library: Library | None = None) -> gr.Blocks:
+    from qa.library import Library
+    from qa.ui_articles import articles_tab as build_articles_tab
+
+    library = library or Library(assistant)
     feedback = FeedbackLog(settings.data_dir / "feedback.jsonl")
 
     def article_text(article_id: str) -> str | None:
@@ -349,41 +365,55 @@ def build_ui(assistant: Assistant, settings: Settings) -> gr.Blocks:
                 scale=0,
                 min_width=220,
             )
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chat = gr.ChatInterface(
-                    respond,
-                    chatbot=gr.Chatbot(
-                        label="Chat",
-                        height=560,
-                        latex_delimiters=[],
-                        buttons=["copy"],
-                        elem_id="nq-chat",
-                    ),
-                    textbox=gr.Textbox(
-                        placeholder="Ask about the articles …",
-                        show_label=False,
-                        elem_id="nq-question",
-                        submit_btn=True,
-                        stop_btn=True,
-                    ),
-                    additional_inputs=[answerer, answers],
-                    additional_outputs=[sources, answers],
-                    examples=[[q, None] for q in EXAMPLES],
-                    api_name="chat",
-                    concurrency_limit=UI_CONCURRENCY,
-                    analytics_enabled=False,
-                    fill_height=False,
-                )
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources.render()
+        with gr.Tabs(elem_id="nq-tabs"):
+            with (
+                gr.Tab("Chat", id="chat", elem_id="nq-chat-tab"),
+                gr.Row(equal_height=False),
+            ):
+                with gr.Column(scale=3):
+                    chat = gr.ChatInterface(
+                        respond,
+                        chatbot=gr.Chatbot(
+                            label="Chat",
+                            height=560,
+                            latex_delimiters=[],
+                            buttons=["copy"],
+                            elem_id="nq-chat",
+                        ),
+                        textbox=gr.Textbox(
+                            placeholder="Ask about the articles …",
+                            show_label=False,
+                            elem_id="nq-question",
+                            submit_btn=True,
+                            stop_btn=True,
+                        ),
+                        additional_inputs=[answerer, answers],
+                        additional_outputs=[sources, answers],
+                        examples=[[q, None] for q in EXAMPLES],
+                        api_name="chat",
+                        concurrency_limit=UI_CONCURRENCY,
+                        analytics_enabled=False,
+                        fill_height=False,
+                    )
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources.render()
+            with gr.Tab("Articles", id="articles", elem_id="nq-articles-tab") as articles_tab:
+                refresh, listed = build_articles_tab(library, settings)
+        articles_tab.select(refresh, None, listed, api_visibility="private")
+        demo.load(refresh, None, listed, api_visibility="private")
         chat.chatbot.like(rate, [answers], None, api_visibility="private")
     demo.queue(default_concurrency_limit=UI_CONCURRENCY)
     return demo
 
 
-def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, path: str = "/") -> FastAPI:
+def mount_ui(
+    app: FastAPI,
+    assistant: Assistant,
+    settings: Settings,
+    path: str = "/",
+    library: Library | None = None,
+) -> FastAPI:
     """Mount the chat UI on `app`; with an api_key set, the UI asks for it at login."""
     auth: Callable[[str, str], bool] | None = None
     if settings.api_key:
@@ -394,7 +424,7 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, path: str =
 
     return gr.mount_gradio_app(
         app,
-        build_ui(assistant, settings),
+        build_ui(assistant, settings, library),
         path=path,
         server_name=settings.host,
         server_port=settings.port,
@@ -402,7 +432,7 @@ def mount_ui(app: FastAPI, assistant: Assistant, settings: Settings, path: str =
         auth_message="Sign in with any user name and the server's API key as the password.",
         footer_links=["api"],
         run_history=False,
-        css=CSS,
+        css=CSS + ARTICLES_CSS,
         # System fonts: the bundled web font's bold face lacks some glyphs when offline.
         theme=gr.themes.Default(
             font=("ui-sans-serif", "system-ui", "sans-serif"),
