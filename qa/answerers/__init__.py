@@ -43,6 +43,12 @@ class Resources(Protocol):
 ANSWERERS = ("extractive", "learned", "llamacpp", "openai")
 
 
+def streamed(draft: Draft) -> Iterator[str | Draft]:
+    """A finished draft as a stream: its text in word-sized deltas, then the draft."""
+    yield from word_deltas(draft.text)
+    yield draft
+
+
 def word_deltas(text: str) -> Iterator[str]:
     """Split finished text into word-sized deltas for streaming."""
     start = 0

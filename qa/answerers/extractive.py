@@ -24,7 +24,7 @@ import numpy as np
 
 from index import terms
 from qa.answer import Draft, Evidence
-from qa.answerers import Turn, spans, word_deltas
+from qa.answerers import Turn, spans, streamed
 from qa.answerers import question as q
 from qa.citations import MARKER
 from qa.followup import standalone_query
@@ -370,9 +370,7 @@ class ExtractiveAnswerer:
     def stream(
         self, question: str, passages: Sequence[Hit], history: Sequence[Turn]
     ) -> Iterator[str | Draft]:
-        draft = self.answer(question, passages, history)
-        yield from word_deltas(draft.text)
-        yield draft
+        return streamed(self.answer(question, passages, history))
 
 
 def _abstain(text: str) -> Draft:

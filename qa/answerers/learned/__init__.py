@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from qa.answer import Draft, Evidence
-from qa.answerers import Resources, Turn, word_deltas
+from qa.answerers import Resources, Turn, streamed
 from qa.followup import standalone_query
 from qa.retrieve import Hit
 
@@ -61,9 +61,7 @@ class LearnedAnswerer:
     def stream(
         self, question: str, passages: Sequence[Hit], history: Sequence[Turn]
     ) -> Iterator[str | Draft]:
-        draft = self.answer(question, passages, history)
-        yield from word_deltas(draft.text)
-        yield draft
+        return streamed(self.answer(question, passages, history))
 
 
 __all__ = ["Draft", "Evidence", "LearnedAnswerer"]
