@@ -95,10 +95,10 @@ def write_report(folder: Path, cv: dict[str, Any]) -> None:
     lines.append(row("all, never abstaining", cv["never_abstaining"]))
     lines += ["", "![answered precision against coverage](curve.png)", ""]
     (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
-    _curve_png(folder / "curve.png", cv["curve"])
+    _curve_png(folder / "curve.png", cv["curve"], cv["overall"])
 
 
-def _curve_png(path: Path, curve: list[dict[str, float]]) -> None:
+def _curve_png(path: Path, curve: list[dict[str, float]], chosen: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,6 +106,11 @@ def _curve_png(path: Path, curve: list[dict[str, float]]) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([c["coverage"] for c in curve], [c["precision"] for c in curve])
+    coverage = 1 - chosen["abstention_rate"]
+    answered = [c for c in curve if c["coverage"] <= coverage]
+    if answered:
+        ax.plot([coverage], [answered[-1]["precision"]], "o", label="thresholds chosen per fold")
+        ax.legend()
     ax.set_xlabel("coverage (share of questions answered)")
     ax.set_ylabel("answered precision (mean F1 of answers given)")
     ax.set_title("Learned answerer, folds not fitted on")
