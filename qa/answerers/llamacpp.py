@@ -88,6 +88,7 @@ def _start(path: Path, settings: Settings) -> LocalServer:
             )
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
+    params.offline = True  # a local file only: llama.cpp never reaches for a model hub
     params.model_alias = {ALIAS}
     params.n_ctx = settings.llamacpp_ctx
     params.n_parallel = 1
