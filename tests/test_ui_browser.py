@@ -116,8 +116,11 @@ def wait_answer(page: Any, before: int) -> str:
     page.wait_for_function(
         "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, before]
     )
-    # Finished when the box is enabled again (it is locked while the answer streams).
+    # Finished when the box is enabled again (it is locked while the answer streams) and the
+    # sources panel has left its "answering …" state: it changes with the final answer, in
+    # the same update as the final text. (An example's answer does not lock the box.)
     page.wait_for_selector("#nq-question textarea:not([disabled])")
+    expect(page.locator(SOURCES)).not_to_contain_text("answering …")
     return str(page.locator(BOT).last.inner_text())
 
 
@@ -187,7 +190,10 @@ def test_example_then_thumbs_save_gold_schema_feedback(page: Any, ui_settings: S
     page.get_by_role("button", name="Select example 2: Who is Maria Zakharova?").click()
     wait_answer(page, 0)
 
+    expect(page.locator("#nq-source-1")).to_be_attached()  # the final, cited answer
+
     page.locator("#nq-chat button[aria-label='Like']").last.click()
+    expect(page.get_by_text("Thanks: your rating was saved.").first).to_be_visible()
     lines = _wait_lines(feedback, 1)
     page.locator("#nq-chat button[aria-label='Dislike']").last.click()
     lines = _wait_lines(feedback, 2)
