@@ -6,24 +6,36 @@ QA := $(VENV)/bin/qa
 STAMP := $(VENV)/.installed-stamp
 LLM_STAMP := $(VENV)/.installed-llm-stamp
 MODELS := models
-LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+# Both pytest workers fit on 2 cores; a file runs whole on one worker, so its module-scoped
+# fixtures (a served index, a loaded model) are built once.
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+FAST := not slow and not server and not browser and not llm
+# pipefail: a failing pip fails the target even though its output goes through sed.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# setuptools warns on every editable install of a flat layout (this one) that same-named
+# folders in the working directory could shadow the packages; that is how `-e` works here.
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q
+# This machine's pip config names index folders that may not exist; pip warns about each one
+# on every package. The warnings are not ours and bury the output that matters: drop them.
+QUIET := 2>&1 | sed -u '/is ignored: it is neither a file nor a directory/d'
 
-.PHONY: install install-llm run index test lint typecheck pytest browser-deps llm-models clean eval bench
+.PHONY: install install-llm run index test check lint typecheck pytest pytest-fast browser-deps \
+	llm-models clean eval bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PIP) --upgrade pip $(QUIET)
 	# CPU build from this machine's disk; an unpinned torch pulls several GB of CUDA.
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PIP) torch==2.13.0 $(QUIET)
+	$(PIP) -e '.[test]' $(QUIET)
 	touch $(STAMP)
 
-# The generative backends, for the tests and for `--answerer llamacpp|openai`. llama-cpp-python
-# compiles from source (15-30 min on 2 cores, once: pip caches the wheel); the CMAKE_ARGS leave
-# out the parts newsqa does not use (multimodal, tools, tests). `make run` does not need them.
+# The generative backends, for the tests and for `--answerer llamacpp|openai`: llama.cpp's
+# server as a prebuilt wheel (xllamacpp) and langchain-openai. `make run` does not need them.
 $(LLM_STAMP): $(STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q -e '.[test,llamacpp,openai]'
+	$(PIP) -e '.[test,llamacpp,openai]' $(QUIET)
 	touch $(LLM_STAMP)
 
 install: $(STAMP)
@@ -55,7 +67,13 @@ llm-models: install-llm
 	$(QA) models fetch --model smollm2 --dest $(MODELS)
 
 pytest: install-llm browser-deps llm-models
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+# The quick loop: lint, types and the tests that need no index build, server, browser or LLM.
+pytest-fast: install-llm
+	$(PYTEST) -m "$(FAST)"
+
+check: lint typecheck pytest-fast
 
 test: lint typecheck pytest
 

@@ -26,7 +26,6 @@ from eval.metrics import (
     summarize,
 )
 from index.errors import BadInputError, NewsQAError, NotFoundError
-from qa.answerers.generative import is_withheld
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -150,8 +149,8 @@ def evaluate(
         answerer=answerer or assistant.settings.answerer,
         k=k or assistant.settings.k,
         gold=gold_name,
-        fallbacks=sum(1 for r in rows if r["notice"] and not is_withheld(r["notice"])),
-        withheld=sum(1 for r in rows if is_withheld(r["notice"])),
+        fallbacks=sum(1 for r in rows if r["notice"] and not r["withheld"]),
+        withheld=sum(1 for r in rows if r["withheld"]),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     kinds = sorted({r["kind"] for r in rows})
@@ -192,6 +191,7 @@ def _row(
         "citations": answer["citations"],
         "answerer": answer["answerer"],
         "notice": answer["notice"],
+        "withheld": answer["withheld"],
         "query": answer["trace"]["query"],
         "passages": [
             {key: p.get(key) for key in ("article_id", "chunk_id", "start", "end", "score", "text")}

@@ -42,6 +42,7 @@ class Draft:
     evidence: tuple[Evidence, ...]
     conflict: bool = False
     notice: str | None = None
+    withheld: bool = False  # a generative reply no passage supported, replaced by ABSTAIN
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Answer:
     conflict: bool = False
     notice: str | None = None  # e.g. "the llamacpp backend failed; extractive answer shown"
     uncited: bool = False  # a generative answer left with no valid citation
+    withheld: bool = False  # a generative reply no passage supported; `text` abstains instead
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Answer:
             "answerer": self.answerer,
             "notice": self.notice,
             "uncited": self.uncited,
+            "withheld": self.withheld,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "trace": {
                 "query": self.trace.query,

@@ -238,6 +238,7 @@ class Assistant:
             conflict=draft.conflict,
             notice=draft.notice,
             uncited=uncited and not draft.abstained,
+            withheld=draft.withheld,
         )
 
     def article(self, article_id: str) -> dict[str, Any]:

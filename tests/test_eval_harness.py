@@ -186,6 +186,7 @@ def test_evaluate_scores_every_item(small_run: tuple[Path, Path, dict[str, Any]]
     assert out["per_kind"]["factoid"]["n"] == 2
     summary = out["summary"]
     assert (summary["n"], summary["answerer"], summary["k"]) == (5, "extractive", 5)
+    assert (summary["fallbacks"], summary["withheld"]) == (0, 0)
     for name in METRICS:
         assert summary[name] is None or 0.0 <= summary[name] <= 1.0, name
     assert summary["latency_p95_ms"] >= summary["latency_p50_ms"] > 0
@@ -202,6 +203,30 @@ def test_evaluate_scores_every_item(small_run: tuple[Path, Path, dict[str, Any]]
     follow = by_id["t-follow"]
     assert follow["history"] == SMALL_GOLD[3]["history"]
     assert "Howell" in follow["query"]  # the history reached the assistant
+
+
+def test_withheld_replies_are_counted_from_the_answers(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    """`withheld` comes from each Answer, not from the wording of its notice: a generative
+    reply no passage supports is withheld, and is not a fallback."""
+    import itertools
+
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from qa.answerers.generative import Chat, GenerativeAnswerer
+    from qa.assistant import Assistant
+
+    assistant = Assistant(seed_settings)
+    unsupported = itertools.repeat(AIMessage(content="The weather in Lisbon was sunny."))
+    chat = Chat(GenericFakeChatModel(messages=unsupported))
+    assistant._answerers["openai"] = GenerativeAnswerer("openai", assistant, lambda: chat)
+    items = harness.load_gold(write_gold(tmp_path / "two.jsonl", SMALL_GOLD[:2]))
+    out = harness.evaluate(assistant, items, answerer="openai", gold_name="two", progress=False)
+    assert [r["withheld"] for r in out["items"]] == [True, True]
+    assert all(r["notice"] and "withheld" in r["notice"] for r in out["items"])
+    assert (out["summary"]["withheld"], out["summary"]["fallbacks"]) == (2, 0)
 
 
 @pytest.mark.slow

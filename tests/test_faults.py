@@ -71,13 +71,12 @@ def test_killed_chroma_server_gives_503_then_recovers_without_restart(
 
             chroma.send_signal(signal.SIGKILL)
             chroma.wait()
-            t0 = time.monotonic()
+            # No hang: the client's 30 s timeout would fail the request instead of a 503.
             with pytest.raises(StoreUnavailableError, match="chroma run"):
                 assistant.search("uniforms", k=2)
             down = http.post("/v1/search", json={"query": "uniforms", "k": 2})
             assert down.status_code == 503, down.text
             assert "Chroma server" in down.json()["error"]["message"]
-            assert time.monotonic() - t0 < 20  # fails fast, no hang
 
             chroma = _chroma(store, port)
             back = _until(lambda: _ok(http.post("/v1/search", json={"query": "drones", "k": 2})))
@@ -88,6 +87,10 @@ def test_killed_chroma_server_gives_503_then_recovers_without_restart(
             stop_servers(server)
         chroma.terminate()
         chroma.wait(30)
+
+
+def _at_least(items: list[int], n: int) -> None:
+    assert len(items) >= n, len(items)
 
 
 def _ok(response: httpx.Response) -> httpx.Response:
@@ -125,7 +128,9 @@ def test_queries_keep_working_while_the_index_is_rebuilt(
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "1 added" in done.stdout or "added" in done.stdout
-        time.sleep(1)
+        # A few more requests after the switch to the new generation, then stop.
+        after = len(statuses) + 5
+        _until(lambda: _at_least(statuses, after))
         stop.set()
         worker.join(60)
         with httpx.Client(base_url=server.url, timeout=60) as http:

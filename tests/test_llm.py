@@ -38,7 +38,6 @@ from qa.answerers.generative import (
     garbage,
     has_marker,
     is_abstention,
-    is_withheld,
     load_prompt,
     render_passages,
     validate,
@@ -47,6 +46,7 @@ from qa.assistant import Assistant
 from qa.citations import finalize
 from qa.models import MODELS, fetch, sha256_of
 from qa.retrieve import Hit
+from tests.conftest import ROOT
 
 QUESTION = "Who is Maria Zakharova?"
 FETCH = [sys.executable, "-m", "qa.cli", "models", "fetch", "--model", "smollm2"]
@@ -312,15 +312,65 @@ def test_a_reply_no_passage_supports_is_withheld(seed_hits: tuple[Assistant, lis
         assert draft.abstained and draft.evidence == ()
         assert draft.text == "The articles don't say."
         assert draft.notice == "The openai answer was withheld: no passage supports it."
-        assert is_withheld(draft.notice)
-    assert not is_withheld("The openai backend failed (timeout); showing the extractive answer.")
-    assert not is_withheld(None)
+        assert draft.withheld
+    # The Answer carries it, as `withheld` in its JSON (what eval/harness.py counts).
+    fresh = Assistant(assistant.settings)
+    fresh._answerers["openai"] = GenerativeAnswerer(
+        "openai", fresh, lambda: fake("Maria Zakharova is 47 years old.")
+    )
+    answer = fresh.ask(QUESTION, answerer="openai")
+    assert answer.withheld and answer.to_dict()["withheld"] is True and answer.abstained
+    _, answered, _ = run(assistant, hits, fake("Maria Zakharova is a spokesperson [1]."))
+    assert not answered.withheld
 
 
 def test_an_abstaining_reply_is_an_abstention(seed_hits: tuple[Assistant, list[Hit]]) -> None:
     assistant, hits = seed_hits
     _, draft, _ = run(assistant, hits, fake("The articles don't say."))
-    assert draft.abstained and draft.evidence == ()
+    assert draft.abstained and draft.evidence == () and not draft.withheld
+
+
+class Clock:
+    """A clock that moves only when told: deadlines are tested without waiting for them."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_deadline_passing_mid_reply_ends_in_the_extractive_answer(
+    seed_hits: tuple[Assistant, list[Hit]],
+) -> None:
+    """The loop reads the deadline as each chunk arrives; the clock passes it as the third
+    chunk ("Zakharova") arrives, so the reply is cut before it and falls back."""
+    assistant, hits = seed_hits
+    clock = Clock()
+    seen: list[str] = []
+
+    class Slow(GenericFakeChatModel):
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            for chunk in super()._stream(*args, **kwargs):
+                seen.append(chunk.message.content)
+                if len(seen) == 3:
+                    clock.now += assistant.settings.llm_timeout_s + 0.001
+                yield chunk
+
+    gen = GenerativeAnswerer("openai", assistant, lambda: fake("Maria Zakharova speaks [1].", Slow))
+    gen.clock = clock
+    events = list(gen.stream(QUESTION, hits, []))
+    draft = events[-1]
+    assert isinstance(draft, Draft)
+    timeout = f"{assistant.settings.llm_timeout_s:g}"
+    assert draft.notice == (
+        f"The openai backend failed (timed out after {timeout} s); showing the extractive answer."
+    )
+    assert seen[:3] == ["Maria", " ", "Zakharova"] and len(seen) == 3  # none read after it
+    extractive = assistant.answerer("extractive").answer(QUESTION, hits, [])
+    assert dataclasses.replace(draft, notice=None) == extractive
+    # What streamed before the deadline ("Maria"; the space is held) is replaced by the Draft.
+    assert "".join(e for e in events if isinstance(e, str)) == "Maria"
 
 
 @pytest.mark.parametrize(
@@ -370,8 +420,65 @@ def test_openai_without_an_endpoint_says_what_to_set(tmp_path: Path) -> None:
 
     with pytest.raises(BackendError, match="QA_OPENAI_BASE_URL"):
         load_chat(Settings(data_dir=tmp_path))
-    chat = load_chat(Settings(data_dir=tmp_path, openai_base_url="http://127.0.0.1:9/v1"))
-    assert chat.lock is None  # the HTTP client is shared by all threads
+    settings = Settings(
+        data_dir=tmp_path, openai_base_url="http://127.0.0.1:9/v1", llm_timeout_s=7.5
+    )
+    model: Any = load_chat(settings).model
+    assert model.openai_api_base == "http://127.0.0.1:9/v1"
+    assert model.request_timeout == 7.5 and model.max_retries == 0  # the deadline it is given
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"this is not a GGUF file\n" * 100, "it is not a GGUF file"),
+        (b"GGUF" + b"\0" * 60, "llama.cpp refused it"),  # the magic, then nothing valid
+    ],
+)
+def test_llamacpp_with_a_bad_file_says_so_and_what_to_do(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    from qa.answerers.llamacpp import load_chat
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(content)
+    with pytest.raises(BackendError, match=f"could not load the GGUF model {bad}: {reason}.*"
+                       "qa models fetch"):  # fmt: skip
+        load_chat(Settings(data_dir=tmp_path, llamacpp_model=bad))
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_the_local_server_listens_on_loopback_and_takes_only_its_key(tmp_path: Path) -> None:
+    """`llamacpp` serves the GGUF with llama.cpp's server in this process and drives it like
+    the `openai` backend: the deadline and the prompt-reuse choice ride on every request."""
+    import httpx
+
+    from qa.answerers.llamacpp import ALIAS, load_chat, serve
+
+    smollm2 = ROOT / "models" / MODELS["smollm2"].filename
+    if not smollm2.is_file():
+        pytest.fail(f"{smollm2} is missing: run `make llm-models`")
+    settings = Settings(
+        data_dir=tmp_path,
+        llamacpp_model=smollm2,
+        llamacpp_ctx=2048,
+        llamacpp_threads=1,
+        llamacpp_reuse_prompt=False,
+        llm_timeout_s=42.0,
+    )
+    model: Any = load_chat(settings).model
+    local = serve(smollm2, settings)
+    assert serve(smollm2, settings) is local  # one server per model, context and threads
+    assert local.url.startswith("http://127.0.0.1:") and model.openai_api_base == local.url
+    assert model.request_timeout == 42.0 and model.max_retries == 0
+    assert model.extra_body == {"cache_prompt": False}
+    body = {"model": ALIAS, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    url = f"{local.url}/chat/completions"
+    assert httpx.post(url, json=body, timeout=60).status_code == 401  # no key, no answer
+    auth = {"Authorization": f"Bearer {local.key}"}
+    reply = httpx.post(url, json=body, headers=auth, timeout=60)
+    assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["content"]
 
 
 # -- qa models fetch -------------------------------------------------------------------

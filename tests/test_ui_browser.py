@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from index.settings import Settings
 from tests.conftest import SEEDS
@@ -42,6 +43,9 @@ refund. <b onmouseover="window.__pwned = 'hover'">Regulators</b> said no injurie
 """
 EVIL_QUESTION = "How many space heaters will Acme Widgets recall?"
 BOT = "#nq-chat [data-testid='bot']"
+# Limits for waiting on an event: generous, so a busy machine is slow, never red.
+WAIT_S = 180
+WAIT_MS = WAIT_S * 1000
 SOURCES = "#nq-sources"
 
 
@@ -79,6 +83,7 @@ def browser() -> Iterator[Any]:
         pytest.fail("Chromium is missing: run `make browser-deps` (apt-get install chromium).")
     from playwright.sync_api import sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
@@ -89,7 +94,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, server: Server) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(WAIT_MS)  # every wait_for_* and expect below
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(server.url + "/")
@@ -111,8 +116,11 @@ def wait_answer(page: Any, before: int) -> str:
     page.wait_for_function(
         "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[BOT, before]
     )
-    # Finished when the box is enabled again (it is locked while the answer streams).
+    # Finished when the box is enabled again (it is locked while the answer streams) and the
+    # sources panel has left its "answering …" state: it changes with the final answer, in
+    # the same update as the final text. (An example's answer does not lock the box.)
     page.wait_for_selector("#nq-question textarea:not([disabled])")
+    expect(page.locator(SOURCES)).not_to_contain_text("answering …")
     return str(page.locator(BOT).last.inner_text())
 
 
@@ -139,12 +147,12 @@ def test_question_streams_a_cited_answer_and_opens_its_source(
     first = expected["citations"][0]
     source = page.locator("#nq-source-1")
     summary = source.locator("summary").first
+    expect(summary).to_contain_text(first["title"])
     assert summary.inner_text().startswith("[1]")
-    assert first["title"] in summary.inner_text()
     mark = source.locator(".nq-excerpt mark.nq-hl")
-    assert not mark.is_visible()  # closed until clicked
+    expect(mark).to_be_hidden()  # closed until clicked
     summary.click()
-    assert mark.is_visible()
+    expect(mark).to_be_visible()
     assert " ".join(mark.inner_text().split()) == " ".join(first["quote"].split())
     assert first["article_id"] in source.locator(".nq-meta").inner_text()
     excerpt = source.locator(".nq-excerpt").inner_text()
@@ -160,20 +168,20 @@ def test_follow_up_shows_what_was_searched_for(page: Any) -> None:
     text = ask(page, "What did she say about the troops?")
     assert "searched for:" in text
     assert "Zakharova" in text.split("searched for:")[1]
-    assert "Searched for" in page.locator(f"{SOURCES} .nq-query").first.inner_text()
+    expect(page.locator(f"{SOURCES} .nq-query").first).to_contain_text("Searched for")
 
 
 def test_conflict_stands_out_and_abstention_reads_as_one(page: Any) -> None:
     text = ask(page, "How many North Korean soldiers are already in Russia?")
     assert "The sources disagree" in text
-    assert page.locator(f"{SOURCES} .nq-conflict").is_visible()
-    assert page.locator(f"{SOURCES} .nq-source").count() >= 2
+    expect(page.locator(f"{SOURCES} .nq-conflict")).to_be_visible()
+    expect(page.locator(f"{SOURCES} .nq-source").nth(1)).to_be_attached()  # two or more
 
     text = ask(page, "Who won the 2022 World Cup?")
     assert text.startswith("🤷")
     assert "⚠️" not in text
-    assert page.locator(f"{SOURCES} .nq-abstain").is_visible()
-    assert page.locator(f"{SOURCES} .nq-source").count() == 0
+    expect(page.locator(f"{SOURCES} .nq-abstain")).to_be_visible()
+    expect(page.locator(f"{SOURCES} .nq-source")).to_have_count(0)
 
 
 def test_example_then_thumbs_save_gold_schema_feedback(page: Any, ui_settings: Settings) -> None:
@@ -182,7 +190,10 @@ def test_example_then_thumbs_save_gold_schema_feedback(page: Any, ui_settings: S
     page.get_by_role("button", name="Select example 2: Who is Maria Zakharova?").click()
     wait_answer(page, 0)
 
+    expect(page.locator("#nq-source-1")).to_be_attached()  # the final, cited answer
+
     page.locator("#nq-chat button[aria-label='Like']").last.click()
+    expect(page.get_by_text("Thanks: your rating was saved.").first).to_be_visible()
     lines = _wait_lines(feedback, 1)
     page.locator("#nq-chat button[aria-label='Dislike']").last.click()
     lines = _wait_lines(feedback, 2)
@@ -200,13 +211,16 @@ def test_example_then_thumbs_save_gold_schema_feedback(page: Any, ui_settings: S
     assert up["id"] != down["id"]
 
 
-def _wait_lines(path: Path, n: int, timeout: float = 15) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and len(lines := path.read_text().splitlines()) >= n:
-            return lines
+def _wait_lines(path: Path, n: int) -> list[str]:
+    """The file's lines once it has `n`. The server writes it, so there is no element for
+    Playwright to `expect`: it is polled, until the line comes or a generous limit passes
+    (the rating waits in Gradio's queue; on a busy machine that took over 15 s)."""
+    deadline = time.monotonic() + WAIT_S
+    while not (path.exists() and len(lines := path.read_text().splitlines()) >= n):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} has fewer than {n} lines after {WAIT_S} s")
         time.sleep(0.1)
-    raise AssertionError(f"{path} has fewer than {n} lines")
+    return lines
 
 
 def test_markup_in_an_article_is_shown_as_text(page: Any) -> None:
@@ -222,7 +236,8 @@ def test_markup_in_an_article_is_shown_as_text(page: Any) -> None:
     whole = source.locator(".nq-full .nq-article").inner_text()
     assert '<img src="x" onerror=' in whole and '<b onmouseover="' in whole
     page.get_by_text("Regulators").last.hover()
-    time.sleep(0.3)
+    # Two animation frames: any handler the hover could fire has run by then.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
     assert page.evaluate("window.__pwned") is None
     for sel in ("script", "img", "b[onmouseover]", "[onerror]"):

@@ -67,11 +67,9 @@ _SPACES = re.compile(r"[ \t]{2,}")
 
 @dataclass(frozen=True)
 class Chat:
-    """A loaded chat model; `lock` is held for a whole call when the model is not re-entrant."""
+    """A loaded chat model, shared by every thread (both backends are HTTP clients)."""
 
     model: BaseChatModel
-    lock: threading.Lock | None = None
-    reset: Callable[[], None] | None = None  # called before each generation, under `lock`
 
 
 # -- prompts -------------------------------------------------------------------------
@@ -283,12 +281,6 @@ def has_marker(text: str, count: int) -> bool:
     return any(_cited_passages(inner, count) for inner in re.findall(r"\[([^\[\]]*)\]", text))
 
 
-def is_withheld(notice: str | None) -> bool:
-    """Whether `notice` says a reply was withheld as unsupported (not a backend failure)."""
-    head, _, tail = WITHHELD.partition("{name}")
-    return notice is not None and notice.startswith(head) and notice.endswith(tail)
-
-
 def is_abstention(text: str, cited: bool) -> bool:
     return not cited and bool(_ABSTAINS.search(text))
 
@@ -306,6 +298,8 @@ class GenerativeAnswerer:
         self._load = load
         self._chat: Chat | None = None
         self._lock = threading.Lock()
+        # Deadlines are read from this clock; tests give it a deterministic one.
+        self.clock: Callable[[], float] = time.monotonic
 
     def chat(self) -> Chat:
         if self._chat is None:
@@ -317,34 +311,26 @@ class GenerativeAnswerer:
     def _deltas(
         self, messages: list[BaseMessage], max_tokens: int, deadline: float
     ) -> Iterator[str]:
-        """Raw text deltas from the model; BackendError when the deadline passes."""
+        """Raw text deltas from the model; BackendError when the deadline passes. The HTTP
+        client's own timeout bounds the wait for each chunk, the first one included."""
         chat = self.chat()
         timeout = self.settings.llm_timeout_s
-        lock = chat.lock
-        if lock is not None and not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise BackendError(f"the model stayed busy for {timeout:g} s")
+        chunks = chat.model.stream(messages, stop=STOP, max_tokens=max_tokens)
         try:
-            if chat.reset is not None:
-                chat.reset()
-            chunks = chat.model.stream(messages, stop=STOP, max_tokens=max_tokens)
-            try:
-                for chunk in chunks:
-                    if time.monotonic() > deadline:
-                        raise BackendError(f"timed out after {timeout:g} s")
-                    if chunk.text:
-                        yield chunk.text
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()  # stops a local model generating into the void
+            for chunk in chunks:
+                if self.clock() > deadline:
+                    raise BackendError(f"timed out after {timeout:g} s")
+                if chunk.text:
+                    yield chunk.text
         finally:
-            if lock is not None:
-                lock.release()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # closes the connection: llama.cpp stops generating into the void
 
     def _generate(
         self, question: str, passages: Sequence[Hit], history: Sequence[Turn]
     ) -> Iterator[str | Draft]:
-        deadline = time.monotonic() + self.settings.llm_timeout_s
+        deadline = self.clock() + self.settings.llm_timeout_s
         messages = answer_messages(question, passages, history)
         markers = MarkerFilter(len(passages))
         tidy = Tidy()
@@ -370,7 +356,7 @@ class GenerativeAnswerer:
             # Nothing in the passages says what the model said: withhold it, and say so.
             log.info("%s reply withheld, no passage supports it: %r", self.name, text[:500])
             notice = WITHHELD.format(name=self.name)
-            yield Draft(text=ABSTAIN, abstained=True, evidence=(), notice=notice)
+            yield Draft(text=ABSTAIN, abstained=True, evidence=(), notice=notice, withheld=True)
         else:
             yield Draft(text=text, abstained=False, evidence=markers.evidence(passages))
 
@@ -416,7 +402,7 @@ class GenerativeAnswerer:
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """A standalone version of a follow-up question, or None (the caller then falls back
         to its history-aware query)."""
-        deadline = time.monotonic() + self.settings.llm_timeout_s
+        deadline = self.clock() + self.settings.llm_timeout_s
         try:
             text = "".join(
                 self._deltas(condense_messages(question, history), CONDENSE_MAX_TOKENS, deadline)
