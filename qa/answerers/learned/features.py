@@ -77,7 +77,7 @@ def candidate_features(
         "s_ov": sentence.overlap,
         "s_ov_gap": ranks.best_ov - sentence.overlap,
         "s_ov_rank": math.log1p(ranks.ov_rank[index]),
-        "h_rank": math.log1p(sentence.rank),
+        "h_rank": math.log1p(sentence.hit),
         "c_len": math.log1p(len(inside)),
         "c_len1": float(len(inside) == 1),
         "c_inq": in_q,
@@ -148,7 +148,7 @@ def question_features(
     ordered = sorted(scores, reverse=True)
     total = sum(weights.values()) or 1.0
     seen = {t[2] for s in sentences for t in s.tokens}
-    top = {t[2] for s in sentences if s.rank < 3 for t in s.tokens}
+    top = {t[2] for s in sentences if s.hit < 3 for t in s.tokens}
     names = question.names
     top_idf = max(weights.values(), default=1.0) or 1.0
     in_sent = {t[2] for t in best.tokens} if best else set()

@@ -95,8 +95,7 @@ def parse_question(doc: Any) -> Question:
 
 @dataclass(frozen=True)
 class Sentence:
-    hit: int  # index into the passages
-    rank: int  # the passage's rank
+    hit: int  # index into the passages, which come best first: the passage's rank
     start: int
     end: int
     tokens: list[list[Any]]  # the annotation's tokens inside the sentence
@@ -147,7 +146,6 @@ def read_sentences(
             out.append(
                 Sentence(
                     hit=rank,
-                    rank=rank,
                     start=s,
                     end=e,
                     tokens=toks,
