@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.metrics import contains
 from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
 from qa.answerers.learned.features import Features, question_features
@@ -53,6 +54,10 @@ class Example:
     reading: Reading
     texts: list[str]  # each candidate's text
     f1: np.ndarray  # each candidate's F1 against the gold answers
+    articles: list[str]  # each candidate's article
+    sentence_f1: np.ndarray  # the F1 of each candidate's sentence, as a reply's lead
+    sentence_has: np.ndarray  # whether each candidate's sentence holds a gold answer
+    several: bool = False  # a list or conflict question: every answer is wanted
 
 
 def extract(
@@ -60,6 +65,7 @@ def extract(
     questions: Sequence[SquadQuestion],
     source: str,
     progress: Callable[[int, int], None] | None = None,
+    several: bool = False,
 ) -> list[Example]:
     """Retrieve and read every question against the index in `settings`."""
     from qa.assistant import Assistant
@@ -78,7 +84,31 @@ def extract(
             for s, c in reading.spans
         ]
         f1 = np.array([best_scores(q.answers, t)[1] if q.answers else 0.0 for t in texts])
-        out.append(Example(q.id, q.article, source, q.answers, reading, texts, f1))
+        articles = [hits[s.hit].article_id for s, _ in reading.spans]
+        said = {
+            (s.hit, s.start): str(snap.articles[hits[s.hit].article_id]["text"][s.start : s.end])
+            for s, _ in reading.spans
+        }
+        keys = [(s.hit, s.start) for s, _ in reading.spans]
+        sentence_f1 = np.array(
+            [best_scores(q.answers, said[k])[1] if q.answers else 0.0 for k in keys]
+        )
+        sentence_has = np.array([any(contains(said[k], a) for a in q.answers) for k in keys])
+        out.append(
+            Example(
+                q.id,
+                q.article,
+                source,
+                q.answers,
+                reading,
+                texts,
+                f1,
+                articles,
+                sentence_f1,
+                sentence_has,
+                several,
+            )
+        )
         if progress:
             progress(n + 1, len(questions))
     return out
@@ -170,19 +200,56 @@ def best_span(model: Linear, ex: Example) -> tuple[int, list[float]]:
     return (int(np.argmax(scores)) if scores else -1), scores
 
 
-def question_row(ex: Example, span: Linear) -> tuple[Features, float]:
-    """The abstention model's features, and the best span's F1 (0 when none)."""
+@dataclass(frozen=True)
+class GateRow:
+    features: Features
+    value: float  # the reply's lead F1: the best span's, or its sentence's for open questions
+    label: int  # 1: the reply answers (its lead overlaps the gold by half, or holds it)
+
+
+def question_row(ex: Example, span: Linear, sentence_types: frozenset[str]) -> GateRow:
+    """The abstention model's features, the reply's F1 and whether it answers."""
     i, scores = best_span(span, ex)
     best = ex.reading.spans[i][0] if i >= 0 else None
     f = question_features(
         ex.reading.question, scores, best, ex.reading.sentences, ex.reading.weights
     )
-    return f, float(ex.f1[i]) if i >= 0 else 0.0
+    if i < 0:
+        return GateRow(f, 0.0, 0)
+    if ex.reading.question.qtype in sentence_types:
+        value = float(ex.sentence_f1[i])
+        return GateRow(f, value, int(value >= 0.5 or bool(ex.sentence_has[i])))
+    return GateRow(f, float(ex.f1[i]), int(ex.f1[i] >= 0.5))
 
 
-def fit_answerable(rows: Sequence[Features], f1: Any, seed: int) -> Linear:
-    """Answer when the best span is right: positive when it overlaps the gold by half (F1)."""
-    return _fit_linear(rows, [int(v >= 0.5) for v in f1], seed, ANSWERABLE_C)
+def fit_answerable(rows: Sequence[GateRow], seed: int) -> Linear:
+    """Answer when the reply is right: its lead overlaps the gold by half (F1), or, led by a
+    sentence, holds it."""
+    return _fit_linear([r.features for r in rows], [r.label for r in rows], seed, ANSWERABLE_C)
+
+
+# A question type is answered with the sentence when, on the fitting folds, the best span's
+# sentence scores a higher F1 than the span itself ("why", "how" do), given this many
+# answerable questions of that type to tell.
+MIN_TYPE_QUESTIONS = 10
+
+
+def choose_sentence_types(examples: Sequence[Example], spans: Sequence[Linear]) -> frozenset[str]:
+    """`spans[i]` is the span model that did not see `examples[i]`."""
+    by_type: dict[str, list[tuple[float, float]]] = {}
+    for ex, span in zip(examples, spans, strict=True):
+        if not ex.answers:
+            continue
+        i, _ = best_span(span, ex)
+        if i >= 0:
+            pair = (float(ex.f1[i]), float(ex.sentence_f1[i]))
+            by_type.setdefault(ex.reading.question.qtype, []).append(pair)
+    return frozenset(
+        q
+        for q, pairs in by_type.items()
+        if len(pairs) >= MIN_TYPE_QUESTIONS
+        and np.mean([b for _, b in pairs]) > np.mean([a for a, _ in pairs])
+    )
 
 
 # -- thresholds and scores ---------------------------------------------------------------
@@ -215,18 +282,29 @@ def choose_threshold(
     return best_t
 
 
-def _oof_rows(
-    examples: Sequence[Example], seed: int, hyper: Hyper
-) -> tuple[list[Features], np.ndarray]:
-    """Question rows whose span scores come from span models fitted on other articles."""
-    rows: list[Features] = [{} for _ in examples]
-    f1 = np.zeros(len(examples))
+def _oof_spans(examples: Sequence[Example], seed: int, hyper: Hyper) -> list[Linear]:
+    """For each question, a span model fitted on the folds of articles without it."""
+    out: list[Linear | None] = [None] * len(examples)
     for held in folds(examples, INNER_FOLDS):
         span = fit_span([ex for ex in examples if ex.group not in held], seed, hyper)
         for i, ex in enumerate(examples):
             if ex.group in held:
-                rows[i], f1[i] = question_row(ex, span)
-    return rows, f1
+                out[i] = span
+    return [s for s in out if s is not None]
+
+
+def _oof_rows(
+    examples: Sequence[Example], seed: int, hyper: Hyper
+) -> tuple[list[GateRow], frozenset[str]]:
+    """Question rows whose span scores come from span models fitted on other articles, and
+    the question types those models answer better with the sentence."""
+    spans = _oof_spans(examples, seed, hyper)
+    types = choose_sentence_types(examples, spans)
+    return [question_row(ex, s, types) for ex, s in zip(examples, spans, strict=True)], types
+
+
+def _values(rows: Sequence[GateRow]) -> np.ndarray:
+    return np.array([r.value for r in rows])
 
 
 def cross_validate(
@@ -246,15 +324,17 @@ def cross_validate(
         train = [ex for ex in examples if ex.group != g]
         test_idx = [i for i, ex in enumerate(examples) if ex.group == g]
         span = fit_span(train, seed, hyper)
-        inner_rows, inner_f1 = _oof_rows(train, seed, hyper)
-        gate = fit_answerable(inner_rows, inner_f1, seed)
-        inner_p = np.array([gate.probability(r) for r in inner_rows])
+        inner_rows, types = _oof_rows(train, seed, hyper)
+        gate = fit_answerable(inner_rows, seed)
+        inner_p = np.array([gate.probability(r.features) for r in inner_rows])
         inner_ans = np.array([bool(ex.answers) for ex in train])
-        thresholds[g] = choose_threshold(inner_p, inner_f1, inner_ans, max_false_abstention)
+        thresholds[g] = choose_threshold(
+            inner_p, _values(inner_rows), inner_ans, max_false_abstention
+        )
         for i in test_idx:
-            row, f1[i] = question_row(examples[i], span)
-            p[i] = gate.probability(row)
-        log(f"fold {g}: threshold {thresholds[g]:.3f}")
+            row = question_row(examples[i], span, types)
+            f1[i], p[i] = row.value, gate.probability(row.features)
+        log(f"fold {g}: threshold {thresholds[g]:.3f}, sentence-led types {sorted(types)}")
     answer = np.array([p[i] >= thresholds[ex.group] for i, ex in enumerate(examples)])
     per_article = {}
     for g in groups:
@@ -345,25 +425,25 @@ def examples_from_squad(
 def examples_from_gold(
     settings: Settings, path: Path, workdir: Path, log: Callable[[str], None]
 ) -> list[Example]:
-    """Factoid and unanswerable items of a gold file, asked against the configured corpus
-    (indexed in a scratch folder). Lists, conflicts and follow-ups are left out: their
-    answers are several items, or need the conversation."""
+    """The items of a gold file asked on their own (no conversation), against the configured
+    corpus (indexed in a scratch folder). Factoid and unanswerable items fit the span and
+    abstention models; list and conflict items (every answer wanted) fit the margin within
+    which further spans join the reply."""
     from index.build import build_index
 
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    questions = [
-        SquadQuestion(
-            r["id"],
-            r["question"],
-            tuple(r.get("answers", ())) if r["kind"] == "factoid" else (),
-            str(r.get("article") or (r.get("sources") or [path.name])[0]),
-        )
-        for r in rows
-        if r.get("kind") in {"factoid", "unanswerable"} and not r.get("history")
-    ]
+    rows = [r for r in rows if not r.get("history")]
+
+    def question(r: dict[str, Any]) -> SquadQuestion:
+        answers = tuple(r.get("answers", ())) if r["kind"] != "unanswerable" else ()
+        article = str(r.get("article") or (r.get("sources") or [path.name])[0])
+        return SquadQuestion(r["id"], r["question"], answers, article)
+
+    single = [question(r) for r in rows if r.get("kind") in {"factoid", "unanswerable"}]
+    several = [question(r) for r in rows if r.get("kind") in {"list", "conflict"}]
     scratch = settings.model_copy(update={"data_dir": workdir / f"{path.stem}-data"})
     log(build_index(scratch).summary())
-    return extract(scratch, questions, path.name)
+    return extract(scratch, single, path.name) + extract(scratch, several, path.name, several=True)
 
 
 def fit(
@@ -396,14 +476,20 @@ def fit_examples(
     max_false_abstention: float,
     log: Callable[[str], None] = print,
 ) -> AnswererModel:
+    sets = [ex for ex in examples if ex.several]
+    examples = [ex for ex in examples if not ex.several]
     hyper, tried = select_hyper(examples, seed, log)
     cv = cross_validate(examples, seed, hyper, max_false_abstention, log)
     span = fit_span(examples, seed, hyper)
-    rows, f1 = _oof_rows(examples, seed, hyper)
-    gate = fit_answerable(rows, f1, seed)
-    p = np.array([gate.probability(r) for r in rows])
+    rows, types = _oof_rows(examples, seed, hyper)
+    gate = fit_answerable(rows, seed)
+    p = np.array([gate.probability(r.features) for r in rows])
     answerable = np.array([bool(ex.answers) for ex in examples])
-    threshold = choose_threshold(p, f1, answerable, max_false_abstention)
+    threshold = choose_threshold(p, _values(rows), answerable, max_false_abstention)
+    log(f"sentence-led question types: {sorted(types)}")
+    margin, margins = choose_margin(span, sets)
+    if sets:
+        log(f"set margin {margin} (mean item F1 by margin: {margins})")
     info = {
         "data": [{"file": Path(p_).name, "sha256": sha256(Path(p_))} for p_ in inputs],
         "seed": seed,
@@ -411,10 +497,49 @@ def fit_examples(
         "answerable_model": {"C": ANSWERABLE_C, "label_f1": 0.5},
         "max_false_abstention": max_false_abstention,
         "questions": len(examples),
+        "set_questions": len(sets),
+        "set_margins": margins,
         "features": {
             "span": sorted(span.weights),
             "answerable": sorted(gate.weights),
         },
         "cross_validated": {k: v for k, v in cv.items() if k not in {"predictions"}},
     }
-    return AnswererModel(span, gate, round(threshold, 6), info)
+    return AnswererModel(span, gate, round(threshold, 6), info, margin, tuple(sorted(types)))
+
+
+# Logit margins tried for listing further answers; the fit keeps the best on list and
+# conflict questions (which the span model is not fitted on).
+GRID_MARGIN = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+
+
+def set_f1(ex: Example, chosen: Sequence[int]) -> float:
+    """How well the listed spans match the wanted answers: precision is the share of spans
+    that hold or are held by an answer, recall the share of answers so given."""
+    from eval.metrics import contains
+
+    texts = [ex.texts[i] for i in chosen]
+    hit = [t for t in texts if any(contains(t, a) or contains(a, t) for a in ex.answers)]
+    found = [a for a in ex.answers if any(contains(t, a) or contains(a, t) for t in texts)]
+    if not hit:
+        return 0.0
+    precision, recall = len(hit) / len(texts), len(found) / len(ex.answers)
+    return 2 * precision * recall / (precision + recall)
+
+
+def choose_margin(span: Linear, sets: Sequence[Example]) -> tuple[float | None, dict[str, float]]:
+    from qa.answerers.learned.compose import pick
+
+    usable = [ex for ex in sets if len(ex.f1)]
+    if not usable:
+        return None, {}
+    tried: dict[str, float] = {}
+    for margin in GRID_MARGIN:
+        got = []
+        for ex in usable:
+            best, scores = best_span(span, ex)
+            chosen, _ = pick(ex.reading, scores, best, margin, ex.articles, ex.texts)
+            got.append(set_f1(ex, chosen))
+        tried[str(margin)] = round(float(np.mean(got)), 4)
+    best_margin = max(GRID_MARGIN, key=lambda m: (tried[str(m)], -m))
+    return best_margin, tried

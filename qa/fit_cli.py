@@ -16,7 +16,10 @@ def register(sub: Any) -> None:
         "as the learned answerer does, fit its span and abstention models with folds grouped "
         "by article, and write the model file (JSON) with the data's SHA-256, the seed, the "
         "features and the cross-validated figures; OUT.report/ gets report.md, results.json "
-        "and the precision/coverage curve. --gold files are asked against QA_CORPUS.",
+        "and the precision/coverage curve. --gold files are asked against QA_CORPUS: their "
+        "factoid and unanswerable items join the fit, their list and conflict items choose "
+        "the margin within which further answers are listed. The question types better "
+        "answered by a whole sentence (on the fitting folds) are recorded too.",
     )
     p.add_argument("--squad", type=Path, nargs="*", default=[], help="SQuAD 2.0 JSON files")
     p.add_argument("--gold", type=Path, nargs="*", default=[], help="gold-schema JSONL files")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -273,3 +274,119 @@ def test_the_answerer_reads_an_article_it_was_not_fitted_on(tmp_path: Path, embe
     )
     assert not answer.abstained
     assert "sergei witte" in lead(answer.text, False).lower()
+
+
+def _corpus(tmp_path: Path, articles: dict[str, str], embedder) -> Settings:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in articles.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.mark.slow
+def test_figures_that_differ_between_articles_are_listed_with_their_sources(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "board.md": "# Water board report on the Orvan dam\n\nThe water board said the "
+            "Orvan reservoir holds 40 million cubic metres of water. The dam was finished "
+            "in 1911 and is inspected every spring.\n",
+            "council.md": "# Council questions the Orvan figures\n\nThe regional council "
+            "said the Orvan reservoir holds 55 million cubic metres of water. The council "
+            "meets again in May to discuss the dam.\n",
+        },
+        embedder,
+    )
+    answer = Assistant(settings).ask(
+        "How much water does the Orvan reservoir hold?", answerer="learned"
+    )
+    assert not answer.abstained and answer.conflict
+    assert "40 million" in answer.text and "55 million" in answer.text
+    assert {c.article_id for c in answer.citations} == {"board.md", "council.md"}
+
+
+@pytest.mark.slow
+def test_a_question_asking_for_several_lists_them(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "bridge.md": "# The Tessel Bridge\n\nThe Tessel Bridge crosses the river Kell at "
+            "Dunmore. The engineers Iris Haldane, Tomas Berg and Lena Voss designed it in "
+            "1931. It opened to traffic in 1934 and carries a railway line.\n",
+        },
+        embedder,
+    )
+    answer = Assistant(settings).ask(
+        "Which engineers designed the Tessel Bridge?", answerer="learned"
+    )
+    assert not answer.abstained and not answer.conflict
+    listed = lead(answer.text, False)
+    assert listed  # the first name leads the reply
+    names = [
+        n for n in ("Iris Haldane", "Tomas Berg", "Lena Voss") if n in answer.text.split(".")[0]
+    ]
+    assert len(names) >= 2, answer.text
+
+
+def test_a_listing_is_scored_on_precision_and_recall() -> None:
+    from qa.fit import set_f1
+
+    ex = SimpleNamespace(
+        texts=["Iris Haldane", "Dunmore", "Tomas Berg"], answers=("Haldane", "Berg", "Voss")
+    )
+    assert set_f1(ex, [0, 2]) == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))  # type: ignore[arg-type]
+    assert set_f1(ex, [0, 1, 2]) == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))  # type: ignore[arg-type]
+    assert set_f1(ex, [1]) == 0.0  # type: ignore[arg-type]
+
+
+def _packaged_with(tmp_path: Path, **changes: object) -> Path:
+    from dataclasses import replace
+
+    from qa.answerers.learned.model import load_model
+
+    path = tmp_path / "model.json"
+    model = replace(load_model(None), **changes)  # type: ignore[arg-type]
+    path.write_text(json.dumps(model.to_json()), encoding="utf-8")
+    return path
+
+
+def test_a_model_file_keeps_its_set_margin_and_sentence_types(tmp_path: Path) -> None:
+    from qa.answerers.learned.model import load_model
+
+    path = _packaged_with(tmp_path, set_margin=1.5, sentence_types=("how", "why"))
+    model = load_model(path)
+    assert (model.set_margin, model.sentence_types) == (1.5, ("how", "why"))
+
+
+@pytest.mark.slow
+def test_the_types_the_model_names_are_answered_with_the_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "mill.md": "# Brasswick Mill\n\nBrasswick Mill was a cotton mill opened in 1820. "
+            "The mill closed in 1958 because a fire destroyed its weaving sheds. Its "
+            "chimney still stands.\n",
+        },
+        embedder,
+    )
+    question = "Why did Brasswick Mill close in 1958?"
+    by_sentence = settings.model_copy(
+        update={"learned_model": _packaged_with(tmp_path, sentence_types=("why",), threshold=0.0)}
+    )
+    answer = Assistant(by_sentence).ask(question, answerer="learned")
+    assert not answer.abstained
+    quote = answer.citations[0].quote
+    assert "fire destroyed" in quote and answer.text == f"{quote} [1]"
+    (tmp_path / "other").mkdir()
+    by_span = settings.model_copy(
+        update={
+            "learned_model": _packaged_with(tmp_path / "other", sentence_types=(), threshold=0.0)
+        }
+    )
+    short = lead(Assistant(by_span).ask(question, answerer="learned").text, False)
+    assert short and len(short) < len(quote)

@@ -47,6 +47,8 @@ def candidates(sentence: Sentence) -> list[Candidate]:
             last -= 1
         if first > last or last - first + 1 > MAX_TOKENS:
             return
+        if not any(ch.isalnum() for t in toks[first : last + 1] for ch in str(t[2])):
+            return  # markup ("###"), dashes: nothing a reply could state
         key = (first, last)
         if key in spans and spans[key][0] == "ent":
             return

@@ -1,16 +1,30 @@
 """The reply: the best span first with its marker, then the sentence it came from; or an
-abstention when the fitted decision says the passages do not answer."""
+abstention when the fitted decision says the passages do not answer.
+
+Some questions have several answers. A question asking for a plural ("which experts")
+lists every span of the best one's kind that scores within the model's fitted margin of it.
+A figure is listed with the other figures the model rates as highly when they come from
+other articles, and the reply says the sources differ, each figure with its source. The
+question types the fit found better answered by a whole sentence ("why", "how") get the
+best span's sentence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from qa.answer import Draft, Evidence
+from qa.answerers.learned.candidates import Candidate
 from qa.answerers.learned.features import question_features
 from qa.answerers.learned.model import AnswererModel
 from qa.answerers.learned.pipeline import Reading
+from qa.answerers.learned.reading import Sentence
 from qa.citations import MARKER
 from qa.retrieve import Hit
+
+NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+MAX_ITEMS = 5
+MAX_QUOTES = 3
 
 
 def _quote(text: str) -> str:
@@ -18,27 +32,133 @@ def _quote(text: str) -> str:
     return MARKER.sub(lambda m: f"({m.group(1)})", " ".join(text.split()))
 
 
-def decide(reading: Reading, model: AnswererModel) -> tuple[int, float]:
-    """The best span's index (-1: none) and the probability that it answers."""
+def decide(reading: Reading, model: AnswererModel) -> tuple[int, float, list[float]]:
+    """The best span's index (-1: none), the probability that it answers, and every span's
+    score."""
     scores = [model.span.logit(f) for f in reading.features]
     if not scores:
-        return -1, 0.0
+        return -1, 0.0, scores
     best = max(range(len(scores)), key=lambda i: (scores[i], -i))
     sentence = reading.spans[best][0]
     row = question_features(reading.question, scores, sentence, reading.sentences, reading.weights)
-    return best, model.answerable.probability(row)
+    return best, model.answerable.probability(row), scores
+
+
+def _figure(sentence: Sentence, cand: Candidate) -> str | None:
+    """The digits of a numeric span ("12,000 troops" -> "12000"), None if it has none."""
+    nums = [str(t[2]) for t in sentence.tokens[cand.first : cand.last + 1] if t[3] == "NUM"]
+    return " ".join(nums).replace(",", "") or None
+
+
+def _is_figure(cand: Candidate, sentence: Sentence) -> bool:
+    return cand.label in NUMERIC or (cand.source != "ent" and _figure(sentence, cand) is not None)
+
+
+def pick(
+    reading: Reading,
+    scores: Sequence[float],
+    best: int,
+    margin: float | None,
+    article_of: Sequence[str],
+    text_of: Sequence[str],
+) -> tuple[list[int], bool]:
+    """The spans the reply gives, best first, and whether they are figures that differ
+    between articles (a conflict)."""
+    if margin is None:
+        return [best], False
+    sentence, cand = reading.spans[best]
+    figure = _is_figure(cand, sentence)
+    if not figure and not reading.question.plural:
+        return [best], False
+    chosen = [best]
+    keys: set[str] = {(_figure(sentence, cand) if figure else None) or text_of[best].lower()}
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    for i in order:
+        if scores[i] < scores[best] - margin or len(chosen) >= MAX_ITEMS:
+            break
+        s, c = reading.spans[i]
+        if i in chosen or any(_overlaps(c, s, reading.spans[j]) for j in chosen):
+            continue
+        key: str | None
+        if figure:
+            key = _figure(s, c)
+            # "How many" asks for one figure ("soldiers" is plural whatever is asked): others
+            # are listed only as different figures from other articles.
+            if key is None or not _is_figure(c, s) or key in keys:
+                continue
+            if article_of[i] in {article_of[j] for j in chosen}:
+                continue
+        else:
+            key = text_of[i].lower()
+            if (c.label != cand.label) or any(key in k or k in key for k in keys):
+                continue
+            if reading.features[i].get("c_allstemq"):
+                continue  # the question's own words are not one of its answers
+        keys.add(key)
+        chosen.append(i)
+    differ = figure and len({article_of[i] for i in chosen}) > 1
+    return chosen, differ
+
+
+def _overlaps(c: Candidate, s: Sentence, other: tuple[Sentence, Candidate]) -> bool:
+    os_, oc = other
+    return s.hit == os_.hit and c.start < oc.end and oc.start < c.end
 
 
 def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> Draft:
-    best, p = decide(reading, model)
+    best, p, scores = decide(reading, model)
     if best < 0 or p < model.threshold:
         return Draft("The articles don't say.", True, ())
-    sentence, cand = reading.spans[best]
-    hit = passages[sentence.hit]
-    text = hit.text
-    span = _quote(text[cand.start - hit.start : cand.end - hit.start])
-    quote = _quote(text[sentence.start - hit.start : sentence.end - hit.start])
-    ev = Evidence(hit.article_id, sentence.start, sentence.end, round(p, 4))
-    if span == quote:
-        return Draft(f"{span} [1]", False, (ev,))
-    return Draft(f"{span[:1].upper()}{span[1:]} [1]. {quote} [1]", False, (ev,))
+    if reading.question.qtype in model.sentence_types:
+        # "Why ...?", "How did ...?": the sentence is the answer (the fit found it scores
+        # better than any span of it for such questions).
+        sentence = reading.spans[best][0]
+        hit = passages[sentence.hit]
+        ev = Evidence(hit.article_id, sentence.start, sentence.end, round(p, 4))
+        return Draft(f"{_sentence_text(passages, sentence)} [1]", False, (ev,))
+    article_of = [passages[s.hit].article_id for s, _ in reading.spans]
+    text_of = [_span_text(passages, s, c) for s, c in reading.spans]
+    chosen, differ = pick(reading, scores, best, model.set_margin, article_of, text_of)
+    evidence: list[Evidence] = []
+
+    def cite(s: Sentence) -> str:
+        hit = passages[s.hit]
+        ev = Evidence(hit.article_id, s.start, s.end, round(p, 4))
+        if ev not in evidence:
+            evidence.append(ev)
+        return f"[{evidence.index(ev) + 1}]"
+
+    items = []
+    for i in chosen:
+        s, _ = reading.spans[i]
+        item = f"{text_of[i]} {cite(s)}"
+        if differ:
+            item += f" ({_short(passages[s.hit].title)})"
+        items.append(item)
+    lead = "; ".join(items)
+    lead = lead[:1].upper() + lead[1:]
+    quotes: list[str] = []
+    for i in chosen:
+        s, _ = reading.spans[i]
+        quote = f"{_sentence_text(passages, s)} {cite(s)}"
+        if quote not in quotes and len(quotes) < MAX_QUOTES:
+            quotes.append(quote)
+    if len(chosen) == 1 and text_of[best] == _sentence_text(passages, reading.spans[best][0]):
+        return Draft(quotes[0], False, tuple(evidence))
+    tail = ": the sources give different figures." if differ else "."
+    return Draft(f"{lead}{tail} {' '.join(quotes)}", False, tuple(evidence), conflict=differ)
+
+
+def _span_text(passages: Sequence[Hit], s: Sentence, c: Candidate) -> str:
+    hit = passages[s.hit]
+    return _quote(hit.text[c.start - hit.start : c.end - hit.start])
+
+
+def _sentence_text(passages: Sequence[Hit], s: Sentence) -> str:
+    hit = passages[s.hit]
+    return _quote(hit.text[s.start - hit.start : s.end - hit.start])
+
+
+def _short(title: str, words: int = 8) -> str:
+    parts = title.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.answerers.learned.candidates import Candidate
-from qa.answerers.learned.reading import Question, Sentence
+from qa.answerers.learned.reading import Question, Sentence, stem
 
 Features = dict[str, float]
 
@@ -47,11 +47,13 @@ def candidate_features(
     total = sum(weights.values()) or 1.0
     inside = toks[cand.first : cand.last + 1]
     root = toks[cand.root]
-    governor = next((t for t in toks if t[0] == root[5]), None)
+    at = {t[0]: i for i, t in enumerate(toks)}  # a token's start -> its index
+    governor = toks[at[root[5]]] if root[5] in at else None
     lemmas = [t[2] for t in inside]
     alpha = [t for t in inside if t[3] != "PUNCT"]
     in_q = sum(1 for t in alpha if t[2] in question.lemmas) / max(len(alpha), 1)
     content_in_q = [t for t in alpha if t[3] in {"NOUN", "PROPN", "NUM", "VERB", "ADJ"}]
+    stemmed = [stem(str(t[2])) in question.stems for t in content_in_q]
 
     def window(size: int) -> float:
         lo, hi = max(0, cand.first - size), min(len(toks), cand.last + 1 + size)
@@ -69,7 +71,8 @@ def candidate_features(
     q = question.qtype
     dep = root[4]
     before = toks[cand.first - 1][2] if cand.first > 0 else ""
-    tree = _tree_distance(toks, cand.root, matched)
+    tree = _tree_distance(toks, at, cand.root, matched)
+    path = _path(toks, at, cand.root, question.wh_gov or question.root)
     f: Features = {
         "s_cos": sentence.cosine,
         "s_cos_gap": ranks.best_cos - sentence.cosine,
@@ -78,10 +81,14 @@ def candidate_features(
         "s_ov_gap": ranks.best_ov - sentence.overlap,
         "s_ov_rank": math.log1p(ranks.ov_rank[index]),
         "h_rank": math.log1p(sentence.hit),
+        # No full stop at the end: a headline, a caption, a list item, rarely an answer.
+        "s_open": float(not toks or toks[-1][3] != "PUNCT"),
         "c_len": math.log1p(len(inside)),
         "c_len1": float(len(inside) == 1),
         "c_inq": in_q,
         "c_allq": float(bool(content_in_q) and all(t[2] in question.lemmas for t in content_in_q)),
+        "c_stemq": sum(stemmed) / len(stemmed) if stemmed else 0.0,
+        "c_allstemq": float(bool(stemmed) and all(stemmed)),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
@@ -99,6 +106,8 @@ def candidate_features(
         "tree": math.log1p(tree) if tree >= 0 else 0.0,
         "tree1": float(tree == 1),
         f"q={q}|c_len": math.log1p(len(inside)),
+        f"whdep={question.wh_dep}|path={path}": 1.0,
+        f"q={q}|path={path}": 1.0,
         f"lab={cand.label}": 1.0,
         f"src={cand.source}": 1.0,
         f"dep={dep}": 1.0,
@@ -113,9 +122,32 @@ def candidate_features(
     return f
 
 
-def _tree_distance(toks: list[list[object]], root: int, matched: list[int]) -> int:
+def _path(toks: list[list[object]], at: dict[object, int], root: int, anchor: str) -> str:
+    """The dependency labels from the sentence's word for the question's anchor (the verb
+    the wh-phrase hangs on) down to the span's root: "nsubj", "prep>pobj"; "up" when the
+    span is not below it, "none" when the sentence lacks the anchor."""
+    if not anchor:
+        return "none"
+    heads = [i for i, t in enumerate(toks) if t[2] == anchor]
+    if not heads:
+        return "none"
+    labels: list[str] = []
+    i = root
+    for _ in range(3):
+        if i in heads:
+            return ">".join(reversed(labels)) or "self"
+        labels.append(str(toks[i][4]))
+        j = at.get(toks[i][5])
+        if j is None or j == i:
+            break
+        i = j
+    return ">".join(reversed(labels)) if i in heads else "up"
+
+
+def _tree_distance(
+    toks: list[list[object]], at: dict[object, int], root: int, matched: list[int]
+) -> int:
     """Edges between the span's root and the nearest matched question word (-1: none)."""
-    at = {t[0]: i for i, t in enumerate(toks)}
 
     def chain(i: int) -> dict[int, int]:
         out = {i: 0}

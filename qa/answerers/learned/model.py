@@ -44,6 +44,11 @@ class AnswererModel:
     answerable: Linear
     threshold: float  # answer when the answerable probability reaches this
     info: dict[str, Any]
+    # Further answers a reply may list: spans scoring within this much (logit) of the best.
+    # None: one answer only (a model fitted without list or conflict questions).
+    set_margin: float | None = None
+    # Question types whose reply is led by the sentence, not a span ("why", "how").
+    sentence_types: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,18 +56,24 @@ class AnswererModel:
             **self.info,
             "span": self.span.to_json(),
             "answerable": {**self.answerable.to_json(), "threshold": self.threshold},
+            "set_margin": self.set_margin,
+            "sentence_types": list(self.sentence_types),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnswererModel:
         if data.get("format") != FORMAT:
             raise NewsQAError(f"Not a newsqa answerer model (format {data.get('format')!r}).")
-        info = {k: v for k, v in data.items() if k not in {"format", "span", "answerable"}}
+        parts = {"format", "span", "answerable", "set_margin", "sentence_types"}
+        info = {k: v for k, v in data.items() if k not in parts}
+        margin = data.get("set_margin")
         return cls(
             Linear.from_json(data["span"]),
             Linear.from_json(data["answerable"]),
             float(data["answerable"]["threshold"]),
             info,
+            None if margin is None else float(margin),
+            tuple(str(t) for t in data.get("sentence_types", ())),
         )
 
 

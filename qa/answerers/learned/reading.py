@@ -31,6 +31,8 @@ class Question:
     wh_gov: str = ""  # the lemma the wh-phrase attaches to ("revoke" in "when was X revoked")
     wh_prep: str = ""  # the preposition before the wh-phrase ("in" in "in what year")
     negated: bool = False  # the question has a negation
+    plural: bool = False  # what is asked for is plural ("which experts"): several answers
+    stems: frozenset[str] = frozenset()  # every word's stem, for "Korea" in "Korean"
 
 
 def parse_question(doc: Any) -> Question:
@@ -39,6 +41,7 @@ def parse_question(doc: Any) -> Question:
     wh = next((t for t in tokens if t.tag_ in _WH_TAGS), None)
     qtype = "none"
     nouns: list[str] = []
+    plural = False
     wh_dep = wh_gov = wh_prep = ""
     if wh is not None:
         phrase = wh
@@ -61,6 +64,8 @@ def parse_question(doc: Any) -> Question:
         asked = None
         if wh.dep_ in {"det", "amod"} and wh.head.pos_ in {"NOUN", "PROPN"}:
             asked = wh.head
+            # "which experts", "what weapons": the wh-word picks out several
+            plural = asked.tag_ in {"NNS", "NNPS"}
         elif after is not None and qtype.startswith("how ") and after.head.pos_ == "NOUN":
             asked = after.head
         else:
@@ -90,7 +95,18 @@ def parse_question(doc: Any) -> Question:
         wh_gov=wh_gov,
         wh_prep=wh_prep,
         negated=any(t.dep_ == "neg" for t in tokens),
+        plural=plural,
+        stems=frozenset(stem(t.lower_) for t in tokens if t.is_alpha),
     )
+
+
+STEM = 5  # letters a stem keeps: "korean" and "korea", "russians" and "russia" agree
+
+
+def stem(word: str) -> str:
+    """A crude stem: the word's first letters, enough to match a name with its adjective or
+    a noun with its plural whatever the parser made of them."""
+    return word.lower()[:STEM]
 
 
 @dataclass(frozen=True)
