@@ -44,7 +44,7 @@ CONTEXT_CHARS = 400
 # About the bundled seed articles; any question works.
 EXAMPLES = [
     "How many North Korean soldiers are already in Russia?",
-    "Who is Maria Zakharova?",
+    "Which officials are quoted about the deployment?",
     "What did Russia say about the reports of North Korean troops?",
     "Who won the 2022 World Cup?",
 ]

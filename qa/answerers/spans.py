@@ -104,8 +104,8 @@ def expansion(sentence: str, acronym: str) -> str | None:
 
 
 def near(sentence: str, candidate: str, role: str) -> bool:
-    """Whether `candidate` is in apposition to the role word: "Maria Zakharova, spokesperson",
-    "the NATO spokesperson Mark Rutte" -- only names, articles and commas between them."""
+    """Whether `candidate` is in apposition to the role word: "Ana Ruiz, spokesperson",
+    "the agency's spokesperson Tom Baker" -- only names, articles and commas between them."""
     low = sentence.lower()
     c = low.find(candidate.lower())
     if c < 0:

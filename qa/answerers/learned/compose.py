@@ -109,16 +109,6 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
     best, p, scores = decide(reading, model)
     if best < 0 or p < model.threshold:
         return Draft("The articles don't say.", True, ())
-    if reading.question.qtype in model.sentence_types:
-        # "Why ...?", "How did ...?": the sentence is the answer (the fit found it scores
-        # better than any span of it for such questions).
-        sentence = reading.spans[best][0]
-        hit = passages[sentence.hit]
-        ev = Evidence(hit.article_id, sentence.start, sentence.end, round(p, 4))
-        return Draft(f"{_sentence_text(passages, sentence)} [1]", False, (ev,))
-    article_of = [passages[s.hit].article_id for s, _ in reading.spans]
-    text_of = [_span_text(passages, s, c) for s, c in reading.spans]
-    chosen, differ = pick(reading, scores, best, model.set_margin, article_of, text_of)
     evidence: list[Evidence] = []
 
     def cite(s: Sentence) -> str:
@@ -127,6 +117,16 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
         if ev not in evidence:
             evidence.append(ev)
         return f"[{evidence.index(ev) + 1}]"
+
+    if reading.question.qtype in model.sentence_types:
+        # "Why ...?", "How did ...?": the sentence is the answer (the fit found it scores
+        # better than any span of it for such questions).
+        sentence = reading.spans[best][0]
+        text = f"{_text(passages, sentence.hit, sentence.start, sentence.end)} {cite(sentence)}"
+        return Draft(text, False, tuple(evidence))
+    article_of = [passages[s.hit].article_id for s, _ in reading.spans]
+    text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
+    chosen, differ = pick(reading, scores, best, model.set_margin, article_of, text_of)
 
     items = []
     for i in chosen:
@@ -140,23 +140,20 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
     quotes: list[str] = []
     for i in chosen:
         s, _ = reading.spans[i]
-        quote = f"{_sentence_text(passages, s)} {cite(s)}"
+        quote = f"{_text(passages, s.hit, s.start, s.end)} {cite(s)}"
         if quote not in quotes and len(quotes) < MAX_QUOTES:
             quotes.append(quote)
-    if len(chosen) == 1 and text_of[best] == _sentence_text(passages, reading.spans[best][0]):
+    first = reading.spans[best][0]
+    if len(chosen) == 1 and text_of[best] == _text(passages, first.hit, first.start, first.end):
         return Draft(quotes[0], False, tuple(evidence))
     tail = ": the sources give different figures." if differ else "."
     return Draft(f"{lead}{tail} {' '.join(quotes)}", False, tuple(evidence), conflict=differ)
 
 
-def _span_text(passages: Sequence[Hit], s: Sentence, c: Candidate) -> str:
-    hit = passages[s.hit]
-    return _quote(hit.text[c.start - hit.start : c.end - hit.start])
-
-
-def _sentence_text(passages: Sequence[Hit], s: Sentence) -> str:
-    hit = passages[s.hit]
-    return _quote(hit.text[s.start - hit.start : s.end - hit.start])
+def _text(passages: Sequence[Hit], hit: int, start: int, end: int) -> str:
+    """Article text at absolute offsets inside one passage, as a reply may quote it."""
+    h = passages[hit]
+    return _quote(h.text[start - h.start : end - h.start])
 
 
 def _short(title: str, words: int = 8) -> str:
