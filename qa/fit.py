@@ -27,9 +27,11 @@ import numpy as np
 from eval.metrics import contains
 from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
+from qa.answerers.learned.compose import lead_span, pick
 from qa.answerers.learned.features import Features, question_features
 from qa.answerers.learned.model import AnswererModel, Linear
 from qa.answerers.learned.pipeline import Reader, Reading
+from qa.answerers.learned.reading import YES_NO
 
 # The span model's hyperparameters are chosen by leave-one-article-out F1 from this grid:
 # the regularisation strength, and how closely a span must match the gold answer (its F1)
@@ -217,8 +219,9 @@ def question_row(ex: Example, span: Linear, sentence_types: frozenset[str]) -> G
     if i < 0:
         return GateRow(f, 0.0, 0)
     if ex.reading.question.qtype in sentence_types:
-        value = float(ex.sentence_f1[i])
-        return GateRow(f, value, int(value >= 0.5 or bool(ex.sentence_has[i])))
+        j = lead_span(ex.reading, i)
+        value = float(ex.sentence_f1[j])
+        return GateRow(f, value, int(value >= 0.5 or bool(ex.sentence_has[j])))
     return GateRow(f, float(ex.f1[i]), int(ex.f1[i] >= 0.5))
 
 
@@ -299,7 +302,7 @@ def _oof_rows(
     """Question rows whose span scores come from span models fitted on other articles, and
     the question types those models answer better with the sentence."""
     spans = _oof_spans(examples, seed, hyper)
-    types = choose_sentence_types(examples, spans)
+    types = choose_sentence_types(examples, spans) | {YES_NO}
     return [question_row(ex, s, types) for ex, s in zip(examples, spans, strict=True)], types
 
 
@@ -528,8 +531,6 @@ def set_f1(ex: Example, chosen: Sequence[int]) -> float:
 
 
 def choose_margin(span: Linear, sets: Sequence[Example]) -> tuple[float | None, dict[str, float]]:
-    from qa.answerers.learned.compose import pick
-
     usable = [ex for ex in sets if len(ex.f1)]
     if not usable:
         return None, {}

@@ -390,3 +390,79 @@ def test_the_types_the_model_names_are_answered_with_the_sentence(tmp_path: Path
     )
     short = lead(Assistant(by_span).ask(question, answerer="learned").text, False)
     assert short and len(short) < len(quote)
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype", "asked", "plural"),
+    [
+        # The small parser makes "Which" the subject here; the noun it determines still counts.
+        ("Which outside experts are quoted in the report?", "which", "expert", True),
+        ("What weapons did the army send?", "what", "weapon", True),
+        ("Which country won the cup?", "which", "country", False),
+        ("Are the engineers still working on the bridge?", "yes/no", None, False),
+    ],
+)
+def test_a_question_says_what_it_asks_for(
+    question: str, qtype: str, asked: str | None, plural: bool
+) -> None:
+    from qa.answerers.learned.reading import parse_question
+
+    parsed = parse_question(annotate.nlp()(question))
+    assert parsed.qtype == qtype
+    assert (parsed.wh_nouns[0] if parsed.wh_nouns else None) == asked
+    assert parsed.plural is plural
+
+
+@pytest.mark.slow
+def test_spans_know_acronyms_and_bracketed_placeholders(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.answerers.learned.pipeline import Reader, span_text
+
+    settings = _corpus(
+        tmp_path,
+        {
+            "dam.md": "# The Kell dam\n\nThe Kell River Authority (KRA) manages the dam. The "
+            "dam reopened on [date to be confirmed] after repairs.\n",
+        },
+        embedder,
+    )
+    assistant = Assistant(settings)
+    snap = assistant.snapshot()
+    reader = Reader(settings.learned_sentences)
+
+    def features(question: str) -> dict[str, dict[str, float]]:
+        hits = assistant.search(question)
+        parsed = reader.question(question)
+        reading = reader.read(snap, parsed, assistant.embedder().embed_query(question), hits)
+        return {
+            span_text(snap, hits[s.hit].article_id, c): f
+            for (s, c), f in zip(reading.spans, reading.features, strict=True)
+        }
+
+    acro = features("What does KRA stand for?")
+    assert acro["Kell River Authority"]["c_acro"] == 1.0
+    assert not any(f["c_acro"] for text, f in acro.items() if "Authority" not in text)
+    dated = features("When did the dam reopen?")
+    bracketed = [text for text, f in dated.items() if f["c_bracket"]]
+    assert bracketed and all("date" in text for text in bracketed)
+
+
+@pytest.mark.slow
+def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "bridge.md": "# The Tessel Bridge\n\nThe Tessel Bridge crosses the river Kell. "
+            "It was closed in March for repairs to its deck. Engineers say it will not "
+            "reopen before the autumn.\n",
+        },
+        embedder,
+    )
+    # threshold 0: this is about the reply's form, not the decision to answer
+    settings = settings.model_copy(
+        update={"learned_model": _packaged_with(tmp_path, threshold=0.0)}
+    )
+    answer = Assistant(settings).ask("Has the Tessel Bridge reopened yet?", answerer="learned")
+    assert not answer.abstained
+    quote = answer.citations[0].quote
+    assert answer.text == f"{quote} [1]"
+    assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article

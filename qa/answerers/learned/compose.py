@@ -18,7 +18,7 @@ from qa.answerers.learned.candidates import Candidate
 from qa.answerers.learned.features import question_features
 from qa.answerers.learned.model import AnswererModel
 from qa.answerers.learned.pipeline import Reading
-from qa.answerers.learned.reading import Sentence
+from qa.answerers.learned.reading import YES_NO, Sentence
 from qa.citations import MARKER
 from qa.retrieve import Hit
 
@@ -42,6 +42,16 @@ def decide(reading: Reading, model: AnswererModel) -> tuple[int, float, list[flo
     sentence = reading.spans[best][0]
     row = question_features(reading.question, scores, sentence, reading.sentences, reading.weights)
     return best, model.answerable.probability(row), scores
+
+
+def lead_span(reading: Reading, best: int) -> int:
+    """The span whose sentence leads a sentence-led reply: the best span's, or for a yes/no
+    question (whose spans answer nothing) the first span of the sentence most like it, of
+    those that end as a sentence does (not a heading)."""
+    if reading.question.qtype != YES_NO or best < 0:
+        return best
+    closed = [i for i, f in enumerate(reading.features) if not f.get("s_open")] or [best]
+    return max(closed, key=lambda i: (reading.spans[i][0].cosine, -i))
 
 
 def _figure(sentence: Sentence, cand: Candidate) -> str | None:
@@ -118,10 +128,10 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
             evidence.append(ev)
         return f"[{evidence.index(ev) + 1}]"
 
-    if reading.question.qtype in model.sentence_types:
+    if reading.question.qtype in model.sentence_types or reading.question.qtype == YES_NO:
         # "Why ...?", "How did ...?": the sentence is the answer (the fit found it scores
         # better than any span of it for such questions).
-        sentence = reading.spans[best][0]
+        sentence = reading.spans[lead_span(reading, best)][0]
         text = f"{_text(passages, sentence.hit, sentence.start, sentence.end)} {cite(sentence)}"
         return Draft(text, False, tuple(evidence))
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]

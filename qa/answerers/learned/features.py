@@ -73,6 +73,7 @@ def candidate_features(
     before = toks[cand.first - 1][2] if cand.first > 0 else ""
     tree = _tree_distance(toks, at, cand.root, matched)
     path = _path(toks, at, cand.root, question.wh_gov or question.root)
+    names = [str(t[2]) for t in inside if t[3] == "PROPN" and str(t[2])[:1].isalpha()]
     f: Features = {
         "s_cos": sentence.cosine,
         "s_cos_gap": ranks.best_cos - sentence.cosine,
@@ -89,6 +90,10 @@ def candidate_features(
         "c_allq": float(bool(content_in_q) and all(t[2] in question.lemmas for t in content_in_q)),
         "c_stemq": sum(stemmed) / len(stemmed) if stemmed else 0.0,
         "c_allstemq": float(bool(stemmed) and all(stemmed)),
+        # The initials of its names spell a word of the question: "what does NATO stand for"
+        "c_acro": float(len(names) > 1 and "".join(n[0] for n in names) in question.acronyms),
+        # Inside square brackets: an editor's note or placeholder ("[date]"), not the text
+        "c_bracket": float(_bracketed(toks, cand.first, cand.last)),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
@@ -120,6 +125,13 @@ def candidate_features(
         f[f"wn={w}|lab={cand.label}"] = 1.0
         f[f"wn={w}|pos={root[3]}"] = 1.0
     return f
+
+
+def _bracketed(toks: list[list[object]], first: int, last: int) -> bool:
+    """The tokens first..last lie between a "[" and the "]" that closes it."""
+    before = next((t[2] for t in reversed(toks[:first]) if t[2] in {"[", "]"}), None)
+    after = next((t[2] for t in toks[last + 1 :] if t[2] in {"[", "]"}), None)
+    return before == "[" and after == "]"
 
 
 def _path(toks: list[list[object]], at: dict[object, int], root: int, anchor: str) -> str:

@@ -21,7 +21,7 @@ _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
 @dataclass(frozen=True)
 class Question:
     text: str
-    qtype: str  # the wh-word ("what", "how many", "how old" ...), or "none"
+    qtype: str  # the wh-word ("what", "how many", "how old" ...), YES_NO, or "none"
     wh_nouns: tuple[str, ...]  # lemmas of what is asked for: "year" in "what year"
     lemmas: frozenset[str]  # every lemma, for "does the span repeat the question"
     content: tuple[str, ...]  # content lemmas, in order, no repeats
@@ -33,13 +33,14 @@ class Question:
     negated: bool = False  # the question has a negation
     plural: bool = False  # what is asked for is plural ("which experts"): several answers
     stems: frozenset[str] = frozenset()  # every word's stem, for "Korea" in "Korean"
+    acronyms: frozenset[str] = frozenset()  # words in capitals ("NATO"), lower-cased
 
 
 def parse_question(doc: Any) -> Question:
     """A question's spaCy doc as the features need it."""
     tokens = [t for t in doc if not t.is_space]
     wh = next((t for t in tokens if t.tag_ in _WH_TAGS), None)
-    qtype = "none"
+    qtype = YES_NO if tokens and tokens[0].pos_ == "AUX" else "none"
     nouns: list[str] = []
     plural = False
     wh_dep = wh_gov = wh_prep = ""
@@ -62,8 +63,9 @@ def parse_question(doc: Any) -> Question:
         if qtype == "how" and after is not None and after.pos_ in {"ADJ", "ADV"}:
             qtype = f"how {after.lower_}"
         asked = None
-        if wh.dep_ in {"det", "amod"} and wh.head.pos_ in {"NOUN", "PROPN"}:
-            asked = wh.head
+        led = _led_noun(doc, wh)
+        if led is not None:
+            asked = led
             # "which experts", "what weapons": the wh-word picks out several
             plural = asked.tag_ in {"NNS", "NNPS"}
         elif after is not None and qtype.startswith("how ") and after.head.pos_ == "NOUN":
@@ -97,7 +99,29 @@ def parse_question(doc: Any) -> Question:
         negated=any(t.dep_ == "neg" for t in tokens),
         plural=plural,
         stems=frozenset(stem(t.lower_) for t in tokens if t.is_alpha),
+        acronyms=frozenset(t.lower_ for t in tokens if t.is_alpha and t.is_upper and len(t) > 1),
     )
+
+
+def _led_noun(doc: Any, wh: Any) -> Any:
+    """The noun a "which" or "what" determines: its head when the parse says so, else the
+    noun its modifiers lead to ("which outside experts", however the parser attached the
+    wh-word). None when the wh-word stands alone ("what is ...")."""
+    if wh.dep_ in {"det", "amod"} and wh.head.pos_ in {"NOUN", "PROPN"}:
+        return wh.head
+    if wh.tag_ != "WDT":
+        return None
+    for t in doc[wh.i + 1 :]:
+        if t.pos_ in {"NOUN", "PROPN"} and t.dep_ != "compound":
+            return t
+        if t.dep_ not in {"amod", "compound", "nummod", "advmod"} and t.pos_ != "ADJ":
+            return None
+    return None
+
+
+# "Are they fighting yet?": no span answers a yes/no question; the sentence that does is the
+# reply, whatever the fit chose for the types it has data for.
+YES_NO = "yes/no"
 
 
 STEM = 5  # letters a stem keeps: "korean" and "korea", "russians" and "russia" agree
