@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from index import terms
+from index.errors import IndexMissingError
+from index.store import Annotations, IndexSnapshot
 from qa.answer import Draft, Evidence
 from qa.answerers import Resources, Turn, spans, streamed
 from qa.answerers import question as q
@@ -110,6 +112,7 @@ class ExtractiveAnswerer:
         self._resources = resources
         self._vectors = _VectorCache()
         self._idf_cache: tuple[Any, dict[str, float]] | None = None
+        self._notes: tuple[IndexSnapshot, Annotations | None] | None = None
         self._article_words: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
@@ -134,7 +137,26 @@ class ExtractiveAnswerer:
         return table
 
     # -- scoring ---------------------------------------------------------------------
+    def _stored(self) -> Annotations | None:
+        """The live index's sentence vectors, or None for an index built before them."""
+        snap = self._resources.snapshot()
+        cached = self._notes
+        if cached is None or cached[0] is not snap:
+            try:
+                notes: Annotations | None = snap.annotations()
+            except IndexMissingError:
+                notes = None
+            cached = (snap, notes)
+            self._notes = cached
+        return cached[1]
+
     def _sentence_vectors(self, hit: Hit) -> np.ndarray:
+        """Read from what `qa index` stored; encoded (and kept) only for a passage without."""
+        snap = self._resources.snapshot()
+        i = snap.by_id.get(hit.chunk_id)
+        notes = self._stored() if i is not None else None
+        if notes is not None and i is not None and snap.chunks[i].sentences == hit.sentences:
+            return np.asarray(notes.sentence_vectors(i))
         cached = self._vectors.get(hit.chunk_id)
         if cached is None:
             texts = [hit.text[s - hit.start : e - hit.start] for s, e in hit.sentences]
