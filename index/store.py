@@ -174,40 +174,75 @@ class IndexSnapshot:
 
 
 class Annotations:
-    """Index-time annotations by chunk position, and each chunk's rows of sentence vectors."""
+    """Index-time annotations by chunk position, and each chunk's rows of sentence vectors.
 
-    def __init__(self, chunks: list[Any], vectors: Any, offsets: list[int]) -> None:
-        self.chunks = chunks
+    The vectors are memory-mapped; the tags are parsed on first use of `chunks`, so an
+    answerer that reads only vectors does not pay for them (at 100,000 chunks the tags are
+    some hundreds of megabytes of JSON)."""
+
+    def __init__(self, gen_dir: Path, vectors: Any, offsets: list[int]) -> None:
+        self.gen_dir = gen_dir
         self.vectors = vectors
         self.offsets = offsets
+        self._chunks: list[Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def chunks(self) -> list[Any]:
+        """One `index.annotate.ChunkAnnotation` per chunk, in chunk order."""
+        if self._chunks is None:
+            with self._lock:
+                if self._chunks is None:
+                    self._chunks = self._read_tags()
+        return self._chunks
+
+    def _read_tags(self) -> list[Any]:
+        from index.annotate import load_annotations
+
+        try:
+            annotations = load_annotations(self.gen_dir)
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"The annotations in {self.gen_dir} are unreadable ({exc}). "
+                "Run `qa index --rebuild`."
+            ) from exc
+        if annotations is None or len(annotations) != len(self.offsets) - 1:
+            raise IndexCorruptError(
+                f"The annotations in {self.gen_dir} do not match its chunks. "
+                "Run `qa index --rebuild`."
+            )
+        return annotations
 
     def sentence_vectors(self, chunk: int) -> Any:
-        return self.vectors[self.offsets[chunk] : self.offsets[chunk + 1]]
+        """The chunk's rows, one per sentence, as float32 (stored as float16)."""
+        import numpy as np
+
+        return np.asarray(self.vectors[self.offsets[chunk] : self.offsets[chunk + 1]], np.float32)
 
     @classmethod
     def load(cls, gen_dir: Path, chunks: list[ChunkRecord]) -> Annotations:
         import numpy as np
 
-        from index.annotate import load_annotations, load_sentence_vectors
+        from index.annotate import ANNOTATIONS, load_sentence_vectors
 
         try:
-            annotations = load_annotations(gen_dir)
             vectors = load_sentence_vectors(gen_dir)
         except (OSError, ValueError) as exc:
             raise IndexCorruptError(
                 f"The annotations in {gen_dir} are unreadable ({exc}). Run `qa index --rebuild`."
             ) from exc
-        if annotations is None or vectors is None:
+        if vectors is None or not (gen_dir / ANNOTATIONS).exists():
             raise IndexMissingError(
                 f"The index in {gen_dir} was built before annotations existed. "
                 "Run `qa index --rebuild`."
             )
         offsets = [0, *np.cumsum([len(c.sentences) for c in chunks]).tolist()]
-        if len(annotations) != len(chunks) or offsets[-1] != len(vectors):
+        if offsets[-1] != len(vectors):
             raise IndexCorruptError(
                 f"The annotations in {gen_dir} do not match its chunks. Run `qa index --rebuild`."
             )
-        return cls(annotations, np.asarray(vectors, dtype=np.float32), offsets)
+        # Left memory-mapped: at 100,000 chunks a float32 copy would be half a gigabyte.
+        return cls(gen_dir, vectors, offsets)
 
 
 class Bm25Index:

@@ -358,3 +358,22 @@ def test_a_broken_backend_falls_back_to_the_extractive_answer(
     deltas, streamed = stream_all(Assistant(settings), QUESTION)
     assert streamed.notice is not None and reason in streamed.notice.lower()
     assert "".join(deltas) == streamed.text == answer.text
+
+
+def test_answerers_do_not_import_the_assistant() -> None:
+    """Answerers see `qa.answerers.Resources`, not `Assistant`: no import circle."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import qa.answerers.extractive, qa.answerers.generative, "
+        "qa.answerers.learned, qa.answerers.llamacpp, qa.answerers.openai_compat; "
+        "print('qa.assistant' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False", out.stderr
+    # Not even for type checking.
+    for path in (ROOT / "qa" / "answerers").rglob("*.py"):
+        assert "qa.assistant" not in path.read_text(encoding="utf-8"), path

@@ -53,10 +53,22 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert _number(r["retrieve"][key]), key
     for key in ("p50_ms", "p95_ms", "ratio_to_retrieve"):
         assert _number(r["answer"][key]), key
+    # Both embedded answerers are timed on the seeds and at scale, each warmed up first.
+    for query in (r["query_seed"], r["query_scale"]):
+        assert set(query["answers"]) == {"extractive", "learned"}
+        for ans in query["answers"].values():
+            for key in ("p50_ms", "p95_ms", "ratio_to_retrieve", "warm_up_s"):
+                assert _number(ans[key]), key
+            assert ans["questions"] > 0
+    assert r["query_corpus"]["answers"] == {}
     assert r["scale"]["chunks"] == 400
     assert "perturb" in r["scale"]["vectors"]
-    for key in ("retrieve_p95_ms", "ratio_to_seed_p95"):
+    for key in ("retrieve_p95_ms", "ratio_to_seed_p95", "answer_ratio_to_retrieve"):
         assert _number(r["scale"][key]), key
+    # The indexing figures include annotation, and say what it cost.
+    assert r["index"]["stages_s"]["annotate"] > 0
+    assert r["index"]["annotation_s"] >= r["index"]["stages_s"]["annotate"]
+    assert _number(r["index"]["ratio_without_annotation"])
     for key in ("seconds", "floor_seconds"):
         assert _number(r["cold_start"][key]) and r["cold_start"][key] > 0, key
     assert [s["clients"] for s in r["server"]] == [1, 4, 16]
@@ -76,3 +88,18 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads((out / "bench.json").read_text())["index"] == r["index"]
     # --work keeps the scratch folder.
     assert (work / "seed" / "index" / "CURRENT").exists()
+    # The scale index carries tags and sentence vectors for every chunk, as `qa index` does.
+    from index.settings import Settings
+    from index.store import open_index
+
+    snap = open_index(Settings(data_dir=work / "scale"))
+    notes = snap.annotations()
+    assert len(notes.chunks) == len(snap.chunks) == 400
+    for i, (chunk, note) in enumerate(zip(snap.chunks, notes.chunks, strict=True)):
+        text = snap.articles[chunk.article_id]["text"]
+        assert notes.sentence_vectors(i).shape == (len(chunk.sentences), 384)
+        for start, end, *_ in note.tokens:
+            assert chunk.start <= start < end <= chunk.end
+            assert text[start:end].strip() == text[start:end]
+        for start, end, _ in note.entities:
+            assert chunk.start <= start < end <= chunk.end

@@ -228,3 +228,80 @@ def test_a_chat_follow_up_leans_on_the_answer_lead_not_its_quotes(assistant: Ass
 def test_questions_the_articles_do_not_answer_abstain(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
     assert answer.abstained and not answer.citations, answer.text
+
+
+class _CountingEncoder:
+    """The real query encoder; counts the sentences encoded for passages."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.sentences = 0
+
+    def embed_query(self, text: str) -> Any:
+        return self.inner.embed_query(text)
+
+    def embed_many(self, texts: list[str]) -> Any:
+        self.sentences += len(texts)
+        return self.inner.embed_many(texts)
+
+
+class _Resources:
+    """What an answerer needs (`qa.answerers.Resources`), from a real Assistant."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.encoder = _CountingEncoder(assistant.embedder())
+
+    @property
+    def settings(self) -> Settings:
+        return self.assistant.settings
+
+    def snapshot(self) -> Any:
+        return self.assistant.snapshot()
+
+    def embedder(self) -> _CountingEncoder:
+        return self.encoder
+
+    def references(self) -> ArticleRefs:
+        return self.assistant.references()
+
+    def answerer(self, name: str | None = None) -> Any:
+        return self.assistant.answerer(name)
+
+
+def _gold_questions(n: int) -> list[str]:
+    import json
+
+    gold = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
+    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
+    return [r["question"] for r in rows if not r.get("history")][:n]
+
+
+@pytest.mark.slow
+def test_passage_sentences_are_read_from_the_index_not_encoded(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    from index.annotate import SENTENCE_VECTORS
+    from index.store import current_generation
+    from qa.answerers.extractive import ExtractiveAnswerer
+
+    stored = _Resources(Assistant(seed_settings))
+    # The same index as one built before sentence vectors were stored.
+    shutil.copytree(seed_settings.data_dir, tmp_path / "data")
+    older = seed_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    gen = current_generation(older)
+    assert gen is not None
+    (gen / SENTENCE_VECTORS).unlink()
+    encoded = _Resources(Assistant(older))
+
+    for question in _gold_questions(12):
+        hits = stored.assistant.search(question, k=12)
+        a = ExtractiveAnswerer(stored).answer(question, hits, [])
+        b = ExtractiveAnswerer(encoded).answer(
+            question, encoded.assistant.search(question, k=12), []
+        )
+        assert (a.text, a.abstained) == (b.text, b.abstained), question
+    assert stored.encoder.sentences == 0
+    assert encoded.encoder.sentences > 0

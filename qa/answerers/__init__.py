@@ -2,17 +2,23 @@
 
 An answerer turns a question and numbered passages into a `Draft` whose `[n]` markers
 refer to `Draft.evidence[n-1]`. The Assistant validates and renumbers the markers.
+
+Answerers depend on `Resources`, the few things they use besides their arguments; the
+Assistant provides them without this package importing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.settings import Settings
 from index.store import IndexSnapshot
 from qa.answer import Draft
 from qa.retrieve import Hit
+
+if TYPE_CHECKING:
+    from qa.scope import ArticleRefs
 
 Turn = dict[str, str]
 
@@ -35,9 +41,21 @@ class Resources(Protocol):
     @property
     def settings(self) -> Settings: ...
 
-    def snapshot(self) -> IndexSnapshot: ...
+    def snapshot(self) -> IndexSnapshot:
+        """The live index generation."""
+        ...
 
-    def embedder(self) -> Any: ...
+    def embedder(self) -> Any:
+        """The query encoder (`embed_query`, `embed_many`)."""
+        ...
+
+    def references(self) -> ArticleRefs:
+        """Outlets, authors and titles of the live index, for questions that name an article."""
+        ...
+
+    def answerer(self, name: str | None = None) -> Answerer:
+        """Another answerer by name (a generative one falls back to the extractive)."""
+        ...
 
 
 ANSWERERS = ("extractive", "learned", "llamacpp", "openai")

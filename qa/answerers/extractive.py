@@ -18,20 +18,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from index import terms
+from index.errors import IndexMissingError
+from index.store import Annotations, IndexSnapshot
 from qa.answer import Draft, Evidence
-from qa.answerers import Turn, spans, streamed
+from qa.answerers import Resources, Turn, spans, streamed
 from qa.answerers import question as q
 from qa.citations import MARKER
 from qa.followup import standalone_query
 from qa.retrieve import Hit
-
-if TYPE_CHECKING:
-    from qa.assistant import Assistant
 
 LEXICAL_WEIGHT = 0.45
 TYPED_MARGIN = 0.15  # how far below the best sentence a typed answer may be found
@@ -109,16 +108,17 @@ class ExtractiveAnswerer:
     name = "extractive"
     min_passages = 12  # sentence scoring is cheap; a wider pool finds more claims
 
-    def __init__(self, assistant: Assistant) -> None:
-        self._assistant = assistant
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
         self._vectors = _VectorCache()
         self._idf_cache: tuple[Any, dict[str, float]] | None = None
+        self._notes: tuple[IndexSnapshot, Annotations | None] | None = None
         self._article_words: dict[tuple[str, str], set[str]] = {}
         self._lock = threading.Lock()
 
     # -- corpus statistics -------------------------------------------------------------
     def _idf(self) -> dict[str, float]:
-        snap = self._assistant.snapshot()
+        snap = self._resources.snapshot()
         cached = self._idf_cache
         if cached is not None and cached[0] is snap:
             return cached[1]
@@ -137,11 +137,30 @@ class ExtractiveAnswerer:
         return table
 
     # -- scoring ---------------------------------------------------------------------
+    def _stored(self) -> Annotations | None:
+        """The live index's sentence vectors, or None for an index built before them."""
+        snap = self._resources.snapshot()
+        cached = self._notes
+        if cached is None or cached[0] is not snap:
+            try:
+                notes: Annotations | None = snap.annotations()
+            except IndexMissingError:
+                notes = None
+            cached = (snap, notes)
+            self._notes = cached
+        return cached[1]
+
     def _sentence_vectors(self, hit: Hit) -> np.ndarray:
+        """Read from what `qa index` stored; encoded (and kept) only for a passage without."""
+        snap = self._resources.snapshot()
+        i = snap.by_id.get(hit.chunk_id)
+        notes = self._stored() if i is not None else None
+        if notes is not None and i is not None and snap.chunks[i].sentences == hit.sentences:
+            return np.asarray(notes.sentence_vectors(i))
         cached = self._vectors.get(hit.chunk_id)
         if cached is None:
             texts = [hit.text[s - hit.start : e - hit.start] for s, e in hit.sentences]
-            cached = self._assistant.embedder().embed_many(texts)
+            cached = self._resources.embedder().embed_many(texts)
             self._vectors.put(hit.chunk_id, cached)
         return cached
 
@@ -154,7 +173,7 @@ class ExtractiveAnswerer:
     ) -> list[_Sentence]:
         """Sentences by score. `context` keywords (carried over from earlier turns) count
         for less than the question's own: they say what it is about, not what it asks."""
-        embed = self._assistant.embedder().embed_query
+        embed = self._resources.embedder().embed_query
         qvecs = np.stack([embed(text) for text in dict.fromkeys(queries)])
         idf = self._idf()
         weights = {k: CONTEXT_WEIGHT * idf.get(k, 0.0) for k in context}
@@ -186,7 +205,7 @@ class ExtractiveAnswerer:
         return missing
 
     def _article_terms(self, article_id: str) -> set[str]:
-        snap = self._assistant.snapshot()
+        snap = self._resources.snapshot()
         key = (str(snap.gen_dir), article_id)
         found = self._article_words.get(key)
         if found is None:
@@ -233,11 +252,11 @@ class ExtractiveAnswerer:
                 return _abstain(_missing_message(own.qtype))
         # Words that point at one article ("in the ICARO Media Group article") chose the
         # passages; they are not what the question asks about.
-        refs = self._assistant.references()
+        refs = self._resources.references()
         asked = q.analyze(refs.without(question))
         about = q.analyze(refs.without(query))
         ranked = self._rank([asked.text, about.text], asked.keywords, passages, about.keywords)
-        settings = self._assistant.settings
+        settings = self._resources.settings
         # "Who is quoted in the X article?" asks for the people of one article, however
         # little the rest of the question resembles any sentence.
         scoped_people = own.qtype == q.PEOPLE and asked.text != question
@@ -309,7 +328,7 @@ class ExtractiveAnswerer:
         return max(known, key=lambda k: (idf[k], k)) if known else None
 
     def _author(self, passages: Sequence[Hit]) -> Draft:
-        snap = self._assistant.snapshot()
+        snap = self._resources.snapshot()
         for hit in passages:
             art = snap.articles.get(hit.article_id, {})
             span = art.get("author_span")
@@ -320,7 +339,7 @@ class ExtractiveAnswerer:
         return _abstain("The articles don't say who wrote them.")
 
     def _publisher(self, passages: Sequence[Hit]) -> Draft:
-        snap = self._assistant.snapshot()
+        snap = self._resources.snapshot()
         for hit in passages:
             art = snap.articles.get(hit.article_id, {})
             outlet = art.get("outlet")

@@ -26,15 +26,13 @@ from typing import TYPE_CHECKING
 
 from index.errors import BackendError, BadInputError
 from qa.answer import Draft, Evidence
-from qa.answerers import Turn, word_deltas
+from qa.answerers import Resources, Turn, word_deltas
 from qa.answerers.attribution import Attributor
 from qa.retrieve import Hit
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
-
-    from qa.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -291,10 +289,10 @@ def is_abstention(text: str, cited: bool) -> bool:
 class GenerativeAnswerer:
     """An answerer over any LangChain chat model; `load` builds the model on first use."""
 
-    def __init__(self, name: str, assistant: Assistant, load: Callable[[], Chat]) -> None:
+    def __init__(self, name: str, resources: Resources, load: Callable[[], Chat]) -> None:
         self.name = name
-        self.assistant = assistant
-        self.settings = assistant.settings
+        self.resources = resources
+        self.settings = resources.settings
         self._load = load
         self._chat: Chat | None = None
         self._lock = threading.Lock()
@@ -365,7 +363,7 @@ class GenerativeAnswerer:
     ) -> Draft:
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         log.warning("%s backend failed; using the extractive answer", self.name, exc_info=exc)
-        draft = self.assistant.answerer("extractive").answer(question, passages, history)
+        draft = self.resources.answerer("extractive").answer(question, passages, history)
         notice = f"The {self.name} backend failed ({reason}); showing the extractive answer."
         return dataclasses.replace(draft, notice=notice)
 
@@ -430,7 +428,7 @@ def clean_condensed(text: str, question: str) -> str | None:
     return line
 
 
-def make_generative(name: str, assistant: Assistant) -> GenerativeAnswerer:
+def make_generative(name: str, resources: Resources) -> GenerativeAnswerer:
     """The backend module is imported here; its optional dependencies on first use."""
     if name == "llamacpp":
         from qa.answerers.llamacpp import load_chat
@@ -438,7 +436,7 @@ def make_generative(name: str, assistant: Assistant) -> GenerativeAnswerer:
         from qa.answerers.openai_compat import load_chat
     else:
         raise BadInputError(f"There is no generative answerer called {name!r}.")
-    return GenerativeAnswerer(name, assistant, functools.partial(load_chat, assistant.settings))
+    return GenerativeAnswerer(name, resources, functools.partial(load_chat, resources.settings))
 
 
 __all__ = ["ABSTAIN", "Chat", "GenerativeAnswerer", "MarkerFilter", "Tidy", "make_generative"]

@@ -52,8 +52,14 @@ def seed_sentences(paths: Iterable[Path]) -> tuple[list[str], list[str]]:
     return titles, sentences
 
 
-def vary(text: str, rng: random.Random) -> str:
-    def name(m: re.Match[str]) -> str:
+Edit = tuple[int, int, str]  # text[start:end] is replaced by the string
+
+
+def vary_edits(text: str, rng: random.Random) -> tuple[str, list[Edit]]:
+    """`text` with other names and figures, and the edits that made it (in text order), so
+    index-time annotations of `text` can be carried over to the result."""
+
+    def name() -> str:
         if rng.random() < 0.3:
             return rng.choice(PLACES)
         return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
@@ -66,7 +72,22 @@ def vary(text: str, rng: random.Random) -> str:
         scaled = value * rng.uniform(0.3, 3.0)
         return f"{scaled:,.1f}" if isinstance(value, float) else f"{max(1, round(scaled)):,}"
 
-    return _FIGURE.sub(figure, _NAME.sub(name, text))
+    # Names first, then figures, as two passes of re.sub would draw them. Names hold no
+    # digits and start and end with a letter, so the figures are found at the same places.
+    edits = [(m.start(), m.end(), name()) for m in _NAME.finditer(text)]
+    edits += [(m.start(), m.end(), figure(m)) for m in _FIGURE.finditer(text)]
+    edits.sort()
+    parts: list[str] = []
+    at = 0
+    for start, end, new in edits:
+        parts += [text[at:start], new]
+        at = end
+    parts.append(text[at:])
+    return "".join(parts), edits
+
+
+def vary(text: str, rng: random.Random) -> str:
+    return vary_edits(text, rng)[0]
 
 
 def generate_corpus(seeds: Sequence[Path], out_dir: Path, n: int, seed: int = 0) -> list[Path]:

@@ -1,6 +1,7 @@
-"""Query latency: retrieval and extractive answers against one encode plus one bare Chroma query.
+"""Query latency: retrieval against one encode plus one bare Chroma query, and answers of
+each answerer against that retrieval.
 
-The three measurements are interleaved question by question, so a burst of load from other
+The measurements are interleaved question by question, so a burst of load from other
 processes on the machine hits the figure and its floor alike. Every call gets a query string
 no earlier call used, so the query-embedding cache never answers.
 """
@@ -35,16 +36,24 @@ def floor_once(assistant: Assistant, query: str, n: int) -> float:
     return time.perf_counter() - t
 
 
-def warm(assistant: Assistant, questions: Sequence[str], answer: bool = True) -> None:
-    """Open the index, load the encoder, BM25 and the answerer before anything is timed.
+ANSWERERS = ("extractive", "learned")
+WARM_QUESTIONS = 5
 
-    With `answer`, every question is asked once: the answerer keeps the sentence vectors of
-    passages it has seen, and a server that has answered for a while has them too.
-    """
+
+def warm(
+    assistant: Assistant, questions: Sequence[str], answerers: Sequence[str]
+) -> dict[str, float]:
+    """Open the index, load the encoder and BM25, then ask each answerer a few questions:
+    what a first question pays once (models, the index's annotations) is not timed. Returns
+    each answerer's warm-up seconds."""
     assistant.search("warm up the index", k=1)
-    if answer:
-        for question in questions:
-            assistant.ask(question, answerer="extractive")
+    spent: dict[str, float] = {}
+    for name in answerers:
+        t = time.perf_counter()
+        for question in questions[:WARM_QUESTIONS]:
+            assistant.ask(question, answerer=name)
+        spent[name] = round(time.perf_counter() - t, 2)
+    return spent
 
 
 def bench_query(
@@ -52,20 +61,21 @@ def bench_query(
     questions: Sequence[str],
     n: int,
     offset: int = 0,
-    answer: bool = True,
+    answerers: Sequence[str] = ANSWERERS,
     answer_every: int = 1,
 ) -> dict[str, Any]:
-    """Retrieval (and, with `answer`, extractive answer) latency over `n` questions; answers
-    for every `answer_every`-th one. With `answer_every` > 1 (the 100k index, where an answer
-    costs ~0.3 s) the answerer is not warmed on the gold questions either."""
-    warm(assistant, questions, answer and answer_every == 1)
+    """Retrieval latency over `n` questions and, for each of `answerers`, answer latency
+    over every `answer_every`-th one (each answerer on questions of its own)."""
+    warm_s = warm(assistant, questions, answerers)
     size = dense_candidates(assistant)
     floor_q = workload(questions, n, offset)
     retrieve_q = workload(questions, n, offset + n)
-    answer_q = workload(questions, n, offset + 2 * n)
+    answer_q = {
+        name: workload(questions, n, offset + (2 + j) * n) for j, name in enumerate(answerers)
+    }
     floor_s: list[float] = []
     retrieve_s: list[float] = []
-    answer_s: list[float] = []
+    answer_s: dict[str, list[float]] = {name: [] for name in answerers}
     stages: dict[str, list[float]] = {}
     for i in range(n):
         floor_s.append(floor_once(assistant, floor_q[i], size))
@@ -74,10 +84,11 @@ def bench_query(
         retrieve_s.append(time.perf_counter() - t)
         for key, value in timings.items():
             stages.setdefault(key, []).append(value)
-        if answer and i % answer_every == 0:
-            t = time.perf_counter()
-            assistant.ask(answer_q[i], answerer="extractive")
-            answer_s.append(time.perf_counter() - t)
+        if i % answer_every == 0:
+            for name in answerers:
+                t = time.perf_counter()
+                assistant.ask(answer_q[name][i], answerer=name)
+                answer_s[name].append(time.perf_counter() - t)
     floor = summary_ms(floor_s)
     retrieve = summary_ms(retrieve_s)
     out: dict[str, Any] = {
@@ -92,12 +103,14 @@ def bench_query(
             "ratio_p95": ratio(retrieve["p95_ms"], floor["p95_ms"]),
             "stages_p50_ms": {k: round(median(v), 2) for k, v in stages.items()},
         },
+        "answers": {},
     }
-    if answer:
-        answered = summary_ms(answer_s)
-        out["answer"] = {
+    for name in answerers:
+        answered = summary_ms(answer_s[name])
+        out["answers"][name] = {
             **answered,
-            "questions": len(answer_s),
+            "questions": len(answer_s[name]),
+            "warm_up_s": warm_s[name],
             "ratio_to_retrieve": ratio(answered["p50_ms"], retrieve["p50_ms"]),
         }
     return out
