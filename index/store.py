@@ -176,42 +176,54 @@ class IndexSnapshot:
 class Annotations:
     """Index-time annotations by chunk position, and each chunk's rows of sentence vectors.
 
-    The vectors are memory-mapped; the tags are parsed on first use of `chunks`, so an
-    answerer that reads only vectors does not pay for them (at 100,000 chunks the tags are
-    some hundreds of megabytes of JSON)."""
+    The vectors are memory-mapped, and so are the tags: each chunk's are parsed when it is
+    first read, so a question pays for the passages it reads, not for the index (at 100,000
+    chunks the tags are some hundreds of megabytes of JSON)."""
 
     def __init__(self, gen_dir: Path, vectors: Any, offsets: list[int]) -> None:
         self.gen_dir = gen_dir
         self.vectors = vectors
         self.offsets = offsets
-        self._chunks: list[Any] | None = None
+        self._chunks: Any = None
+        self._counts: tuple[int, dict[str, int]] | None = None
         self._lock = threading.Lock()
 
     @property
-    def chunks(self) -> list[Any]:
-        """One `index.annotate.ChunkAnnotation` per chunk, in chunk order."""
+    def chunks(self) -> Any:
+        """One `index.annotate.ChunkAnnotation` per chunk, in chunk order (a sequence that
+        parses each on first use)."""
         if self._chunks is None:
             with self._lock:
                 if self._chunks is None:
-                    self._chunks = self._read_tags()
+                    self._chunks = self._read(self._open_tags)
         return self._chunks
 
-    def _read_tags(self) -> list[Any]:
-        from index.annotate import load_annotations
+    def lemma_counts(self) -> tuple[int, dict[str, int]]:
+        """The number of chunks and in how many each lemma occurs (counted at index time)."""
+        if self._counts is None:
+            with self._lock:
+                if self._counts is None:
+                    from index.annotate import load_lemma_counts
 
+                    self._counts = self._read(lambda: load_lemma_counts(self.gen_dir))
+        return self._counts
+
+    def _open_tags(self) -> Any:
+        from index.annotate import TagFile
+
+        tags = TagFile(self.gen_dir)
+        if len(tags) != len(self.offsets) - 1:
+            raise ValueError(f"{len(tags)} annotated chunks for {len(self.offsets) - 1} chunks")
+        return tags
+
+    def _read(self, load: Any) -> Any:
         try:
-            annotations = load_annotations(self.gen_dir)
-        except (OSError, ValueError) as exc:
+            return load()
+        except (OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(
-                f"The annotations in {self.gen_dir} are unreadable ({exc}). "
-                "Run `qa index --rebuild`."
+                f"The annotations in {self.gen_dir} are unreadable or do not match its "
+                f"chunks ({exc}). Run `qa index --rebuild`."
             ) from exc
-        if annotations is None or len(annotations) != len(self.offsets) - 1:
-            raise IndexCorruptError(
-                f"The annotations in {self.gen_dir} do not match its chunks. "
-                "Run `qa index --rebuild`."
-            )
-        return annotations
 
     def sentence_vectors(self, chunk: int) -> Any:
         """The chunk's rows, one per sentence, as float32 (stored as float16)."""
@@ -233,7 +245,7 @@ class Annotations:
             ) from exc
         if vectors is None or not (gen_dir / ANNOTATIONS).exists():
             raise IndexMissingError(
-                f"The index in {gen_dir} was built before annotations existed. "
+                f"The index in {gen_dir} has no annotations of this version's format. "
                 "Run `qa index --rebuild`."
             )
         offsets = [0, *np.cumsum([len(c.sentences) for c in chunks]).tolist()]

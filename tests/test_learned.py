@@ -187,6 +187,46 @@ def test_a_rebuild_parses_only_the_chunks_that_changed(
     assert "Ostby" in ents
 
 
+@pytest.mark.slow
+def test_a_question_parses_only_the_tags_of_the_passages_it_reads(
+    seed_settings: Settings,
+) -> None:
+    from qa.answer import Retrieved
+
+    assistant = Assistant(seed_settings)
+    snap = assistant.snapshot()
+    tags = snap.annotations().chunks
+    assert len(tags) == len(snap.chunks) and not tags._parsed  # nothing parsed yet
+    events = list(assistant.stream("Who is the spokesperson?", answerer="learned"))
+    hits = next(e for e in events if isinstance(e, Retrieved)).hits
+    read = {snap.by_id[h.chunk_id] for h in hits}
+    assert tags._parsed and set(tags._parsed) <= read
+    # The lemma counts stored at index time are those of the tags.
+    chunks, df = snap.annotations().lemma_counts()
+    assert chunks == len(tags)
+    assert df == annotate.lemma_counts([tags[i] for i in range(len(tags))])
+
+
+@pytest.mark.slow
+def test_a_damaged_annotation_line_says_to_rebuild(corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.errors import IndexCorruptError
+
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    snap = open_index(settings)
+    path = snap.gen_dir / annotate.ANNOTATIONS
+    data = bytearray(path.read_bytes())
+    data[1] = ord("#")  # the first line is no longer JSON; its length is unchanged
+    path.write_bytes(bytes(data))
+    tags = open_index(settings).annotations().chunks
+    assert tags[1].tokens  # the other chunks still read
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        tags[0]
+    path.write_bytes(bytes(data[:-5]))  # truncated: the line index no longer matches
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        _ = open_index(settings).annotations().chunks
+
+
 # -- qa fit and qa eval --squad on the sample --------------------------------------------
 @pytest.fixture(scope="module")
 def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -45,7 +45,7 @@ class Reader:
         cached = self._lemmas
         if cached is None or cached[0] is not snap:
             with self._lock:
-                cached = (snap, Lemmas(snap.annotations().chunks))
+                cached = (snap, Lemmas(*snap.annotations().lemma_counts()))
                 self._lemmas = cached
         return cached[1]
 

@@ -148,12 +148,8 @@ class Sentence:
 class Lemmas:
     """Document frequencies of lemmas over the chunks of one index generation."""
 
-    def __init__(self, annotations: Sequence[ChunkAnnotation]) -> None:
-        df: dict[str, int] = {}
-        for a in annotations:
-            for lemma in {t[2] for t in a.tokens}:
-                df[lemma] = df.get(lemma, 0) + 1
-        self.n = max(len(annotations), 1)
+    def __init__(self, chunks: int, df: dict[str, int]) -> None:
+        self.n = max(chunks, 1)
         self.df = df
 
     def idf(self, lemma: str) -> float:
