@@ -182,3 +182,24 @@ def test_p_no_is_no_over_yes_plus_no(stub: Stub, yes: float, no: float) -> None:
     # Neither reply among the alternatives: nothing either way.
     assert verdict.p_no == pytest.approx(no / (yes + no) if yes + no else 0.5)
     assert passage.strip() in stub.requests[-1]["messages"][-1]["content"]
+
+
+def test_the_measurement_sample_is_seeded_balanced_and_spread() -> None:
+    from eval.verify_sample import sample
+
+    items = [
+        {"id": f"{a}-{i}", "article": f"a{a}.txt", "answers": ["x"] if i % 3 else []}
+        for a in range(8)
+        for i in range(30 + a)
+    ]
+    chosen = sample(items, 64, seed=3)
+    assert len({q["id"] for q in chosen}) == 64
+    assert sum(not q["answers"] for q in chosen) == 32
+    for answerable in (True, False):
+        per_article = [
+            sum(q["article"] == f"a{a}.txt" and bool(q["answers"]) == answerable for q in chosen)
+            for a in range(8)
+        ]
+        assert per_article == [4] * 8
+    assert sample(items, 64, seed=3) == chosen
+    assert sample(items, 64, seed=4) != chosen
