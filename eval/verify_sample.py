@@ -32,6 +32,7 @@ from eval.squad import best_scores, lead, summarize
 from index.settings import Settings
 
 BOOTSTRAP = 1000  # resamples for the AUC's 95% interval
+SHARED = ("question", "answers")  # row fields copied from the gold set, not written out
 
 
 def sample(items: Sequence[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
@@ -234,7 +235,11 @@ def summary(
 def write(results: dict[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "results.json", out / "report.md"]
-    paths[0].write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    # The SQuAD text stays in ../shared (its README asks that it not be copied): rows keep
+    # the question id, the article and what was measured.
+    rows = [{k: v for k, v in r.items() if k not in SHARED} for r in results["rows"]]
+    saved = {**results, "rows": rows}
+    paths[0].write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
     s, g = results["summary"], results["summary"]["grouped_fit"]
     oof = g["squad_out_of_fold"]
 
