@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -121,6 +122,12 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Seconds before a generative backend falls back."
     )
     max_tokens: int = Field(default=256, ge=16, description="Generation budget for LLM answers.")
+    verifier: Literal["llamacpp", "openai"] = Field(
+        default="llamacpp",
+        description="The backend the verifier asks whether a passage answers the question: "
+        "llamacpp (QA_LLAMACPP_MODEL) or openai (QA_OPENAI_BASE_URL, QA_OPENAI_MODEL); it "
+        "must return token log-probabilities.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
     port: int = Field(default=7860, ge=0, le=65535, description="Port `qa serve` listens on.")
     api_key: str | None = Field(
