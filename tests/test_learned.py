@@ -506,3 +506,33 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
     quote = answer.citations[0].quote
     assert answer.text == f"{quote} [1]"
     assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "negates"),
+    [
+        # A negation elsewhere in the sentence is not about what is asked.
+        (
+            "What does the cooperation comply with?",
+            "The cooperation complies with international law and does not harm anyone.",
+            False,
+        ),
+        (
+            "What does the cooperation comply with?",
+            "The cooperation does not comply with law.",
+            True,
+        ),
+        # Without the question's anchor in it, any negation in the sentence counts.
+        ("Which court argued the case?", "The case was not heard in March.", True),
+        ("Which court argued the case?", "The high court argued the case in March.", False),
+    ],
+)
+def test_a_negation_counts_when_it_is_on_what_the_question_asks(
+    question: str, sentence: str, negates: bool
+) -> None:
+    from qa.answerers.learned.features import _negates
+    from qa.answerers.learned.reading import Sentence, parse_question
+
+    note = annotate.from_doc(annotate.nlp()(sentence), 0)
+    read = Sentence(0, 0, len(sentence), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    assert _negates(read, parse_question(annotate.nlp()(question))) is negates

@@ -180,6 +180,22 @@ def _tree_distance(
     return best
 
 
+def _negates(sentence: Sentence | None, question: Question) -> bool:
+    """The sentence negates what the question asks about: a negation on the word of the
+    question's anchor (the verb its wh-phrase hangs on), or anywhere when the sentence lacks
+    that word. A negation elsewhere ("X complies with the law and does not harm Y") is not
+    about the question."""
+    if sentence is None:
+        return False
+    toks = sentence.tokens
+    at = {t[0]: i for i, t in enumerate(toks)}
+    negs = [t for t in toks if t[4] == "neg"]
+    anchor = question.wh_gov or question.root
+    if not any(t[2] == anchor for t in toks):
+        return bool(negs)
+    return any(toks[at[t[5]]][2] == anchor for t in negs if t[5] in at)
+
+
 def question_features(
     question: Question,
     scores: Sequence[float],
@@ -214,9 +230,7 @@ def question_features(
         "miss_sent_max": max(miss_sent, default=0.0) / top_idf,
         "miss_hit": sum(miss_hit) / total,
         "miss_hit_max": max(miss_hit, default=0.0) / top_idf,
-        "neg_mismatch": float(
-            question.negated != any(t[4] == "neg" for t in (best.tokens if best else []))
-        ),
+        "neg_mismatch": float(question.negated != _negates(best, question)),
         "names_miss_hit": sum(1 for n in names if n not in in_hit) / len(names) if names else 0.0,
         f"q={question.qtype}": 1.0,
     }
