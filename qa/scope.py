@@ -1,5 +1,5 @@
-"""Questions that point at one article ("in the ICARO Media Group article", "according to the
-article on Russia's denial") are answered from that article only.
+"""Questions that point at one article ("in the Daily Courier article", "according to the
+article on the bridge closure") are answered from that article only.
 
 An article is picked by its outlet or author named in the question, or by a described
 article ("the Pentagon article", "the piece about ...") whose words all occur in exactly one

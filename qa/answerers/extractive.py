@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
             absent = [k for k in predicate if k not in self._idf()]
             if predicate and len(absent) * 2 > len(predicate):
                 return _abstain(_missing_message(own.qtype))
-        # Words that point at one article ("in the ICARO Media Group article") chose the
+        # Words that point at one article ("in the Daily Courier article") chose the
         # passages; they are not what the question asks about.
         refs = self._resources.references()
         asked = q.analyze(refs.without(question))

@@ -96,7 +96,7 @@ _ORG_NOUN = re.compile(
 
 
 def org_noun(text: str) -> str | None:
-    """'Which university does Edward Howell teach at?' -> 'university'."""
+    """'Which university does the engineer teach at?' -> 'university'."""
     m = _ORG_NOUN.search(text)
     return m.group(1).lower() if m else None
 
