@@ -27,11 +27,10 @@ import numpy as np
 from eval.metrics import contains
 from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
-from qa.answerers.learned.compose import lead_span, pick
+from qa.answerers.learned.compose import lead_span, pick, sentence_led
 from qa.answerers.learned.features import Features, question_features
 from qa.answerers.learned.model import AnswererModel, Linear
 from qa.answerers.learned.pipeline import Reader, Reading
-from qa.answerers.learned.reading import YES_NO
 
 # The span model's hyperparameters are chosen by leave-one-article-out F1 from this grid:
 # the regularisation strength, and how closely a span must match the gold answer (its F1)
@@ -218,7 +217,7 @@ def question_row(ex: Example, span: Linear, sentence_types: frozenset[str]) -> G
     )
     if i < 0:
         return GateRow(f, 0.0, 0)
-    if ex.reading.question.qtype in sentence_types:
+    if sentence_led(ex.reading.question.qtype, sentence_types):
         j = lead_span(ex.reading, i)
         value = float(ex.sentence_f1[j])
         return GateRow(f, value, int(value >= 0.5 or bool(ex.sentence_has[j])))
@@ -302,7 +301,7 @@ def _oof_rows(
     """Question rows whose span scores come from span models fitted on other articles, and
     the question types those models answer better with the sentence."""
     spans = _oof_spans(examples, seed, hyper)
-    types = choose_sentence_types(examples, spans) | {YES_NO}
+    types = choose_sentence_types(examples, spans)
     return [question_row(ex, s, types) for ex, s in zip(examples, spans, strict=True)], types
 
 

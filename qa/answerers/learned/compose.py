@@ -44,6 +44,12 @@ def decide(reading: Reading, model: AnswererModel) -> tuple[int, float, list[flo
     return best, model.answerable.probability(row), scores
 
 
+def sentence_led(qtype: str, fitted: Sequence[str] | frozenset[str]) -> bool:
+    """Whether a question of this type is answered with a sentence: the types the fit found
+    better answered so ("why", "how"), and yes/no questions, which no span answers."""
+    return qtype in fitted or qtype == YES_NO
+
+
 def lead_span(reading: Reading, best: int) -> int:
     """The span whose sentence leads a sentence-led reply: the best span's, or for a yes/no
     question (whose spans answer nothing) the first span of the sentence most like it, of
@@ -128,9 +134,8 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
             evidence.append(ev)
         return f"[{evidence.index(ev) + 1}]"
 
-    if reading.question.qtype in model.sentence_types or reading.question.qtype == YES_NO:
-        # "Why ...?", "How did ...?": the sentence is the answer (the fit found it scores
-        # better than any span of it for such questions).
+    if sentence_led(reading.question.qtype, model.sentence_types):
+        # "Why ...?", "Are they ...?": the sentence is the answer.
         sentence = reading.spans[lead_span(reading, best)][0]
         text = f"{_text(passages, sentence.hit, sentence.start, sentence.end)} {cite(sentence)}"
         return Draft(text, False, tuple(evidence))

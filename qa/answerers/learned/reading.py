@@ -120,7 +120,7 @@ def _led_noun(doc: Any, wh: Any) -> Any:
 
 
 # "Are they fighting yet?": no span answers a yes/no question; the sentence that does is the
-# reply, whatever the fit chose for the types it has data for.
+# reply (compose.sentence_led), whatever the fit chose for the types it has data for.
 YES_NO = "yes/no"
 
 
