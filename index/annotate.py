@@ -173,7 +173,10 @@ def load_annotations(gen: Path) -> list[ChunkAnnotation] | None:
 class TagFile(Sequence[ChunkAnnotation]):
     """The annotations of a generation, each chunk's parsed when it is first asked for: a
     question reads a few passages, and at 100,000 chunks parsing them all takes tens of
-    seconds and gigabytes."""
+    seconds and gigabytes. The parsed ones are kept up to `KEEP_PARSED` (a long-running
+    server would otherwise end up holding them all)."""
+
+    KEEP_PARSED = 4096
 
     def __init__(self, gen: Path) -> None:
         import mmap
@@ -211,7 +214,9 @@ class TagFile(Sequence[ChunkAnnotation]):
                 raise IndexCorruptError(
                     f"Chunk {i}'s annotations are unreadable ({exc}). Run `qa index --rebuild`."
                 ) from exc
-            self._parsed[i] = got  # a dict store is atomic: threads may both parse, no harm
+            if len(self._parsed) >= self.KEEP_PARSED:
+                self._parsed.clear()  # dict operations are atomic: a racing reader re-parses
+            self._parsed[i] = got
         return got
 
 

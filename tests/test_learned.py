@@ -536,3 +536,14 @@ def test_a_negation_counts_when_it_is_on_what_the_question_asks(
     note = annotate.from_doc(annotate.nlp()(sentence), 0)
     read = Sentence(0, 0, len(sentence), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
     assert _negates(read, parse_question(annotate.nlp()(question))) is negates
+
+
+@pytest.mark.slow
+def test_parsed_tags_are_kept_up_to_a_bound(
+    seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(annotate.TagFile, "KEEP_PARSED", 3)
+    tags = open_index(seed_settings).annotations().chunks
+    read = [tags[i] for i in range(5)]
+    assert len(tags._parsed) <= 3
+    assert [tags[i].tokens for i in range(5)] == [a.tokens for a in read]  # re-parsed the same
