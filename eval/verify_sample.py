@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.metrics import percentile
 from eval.squad import best_scores, lead, summarize
 from index.settings import Settings
 
@@ -72,12 +73,6 @@ def bootstrap_auc(labels: Sequence[bool], scores: Sequence[float], seed: int) ->
             continue
         values.append(auc(list(y[i]), list(s[i])))
     return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)]
-
-
-def percentile(xs: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(xs)
-    return ordered[max(0, min(len(ordered) - 1, int(np.ceil(q / 100 * len(ordered))) - 1))]
 
 
 def grouped_fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -221,10 +216,10 @@ def summary(
         "reuse_prompt": settings.llamacpp_reuse_prompt,
         "auc_p_no_unanswerable": round(auc(labels, scores), 4),
         "auc_95": bootstrap_auc(labels, scores, seed),
-        "seconds_p50": round(percentile(seconds, 50), 3),
-        "seconds_p95": round(percentile(seconds, 95), 3),
+        "seconds_p50": round(percentile(seconds, 50) or 0.0, 3),
+        "seconds_p95": round(percentile(seconds, 95) or 0.0, 3),
         "passage_cited": sum(r["passage"] == "cited" for r in rows),
-        "mass_p50": round(percentile([float(r["mass"]) for r in rows], 50), 4),
+        "mass_p50": round(percentile([float(r["mass"]) for r in rows], 50) or 0.0, 4),
         "said_no": sum(float(r["p_no"]) > 0.5 for r in rows),
         "fast": summarize(fast),
         "committed": summarize(committed),
