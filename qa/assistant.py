@@ -22,20 +22,23 @@ from qa.followup import standalone_query
 from qa.retrieve import Hit, bm25_search, dense_search, fuse
 
 if TYPE_CHECKING:
-    from qa.careful import Cut
+    from qa.careful import Checker, Cut
     from qa.scope import ArticleRefs
-    from qa.verify import Verifier
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, verifier: Checker | None = None
+    ) -> None:
+        """`verifier`: careful mode's checker (default: `qa.verify.load_verifier` on the
+        QA_VERIFIER backend, loaded on first use)."""
         self.settings = settings or Settings()
         self._lock = threading.RLock()
         self._snapshot: IndexSnapshot | None = None
         self._embedder: Any = None
         self._answerers: dict[str, Answerer] = {}
         self._refs: tuple[IndexSnapshot, ArticleRefs] | None = None
-        self._verifier: Verifier | None = None
+        self._verifier: Checker | None = verifier
         self._cut: Cut | None = None
 
     # -- resources -------------------------------------------------------------------
@@ -84,7 +87,7 @@ class Assistant:
 
         return make_generative(name, self)
 
-    def verifier(self) -> Verifier:
+    def verifier(self) -> Checker:
         """Careful mode's verifier, loaded and probed on first use (BackendError if it cannot
         serve; the next call tries again, so a backend started later is picked up)."""
         if self._verifier is None:

@@ -22,13 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.errors import NewsQAError
 from qa.answer import Answer, Check
 
 if TYPE_CHECKING:
-    from qa.verify import Verifier
+    from qa.verify import Verdict
+
+
+class Checker(Protocol):
+    """The verifier's seam (qa.verify.Verifier): how likely a passage does not answer."""
+
+    where: str  # names the backend in messages
+
+    def check(self, question: str, passage: str) -> Verdict: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +100,7 @@ def judge(p_no: float, cut: float) -> bool:
     return p_no > cut
 
 
-def check_answer(answer: Answer, verifier: Callable[[], Verifier], cut: Cut) -> Check:
+def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> Check:
     """Checks the passage `answer` cites; `verifier` is called only when there is one."""
     if answer.abstained:
         return Check("skipped", "The fast answer abstained: there was no passage to check.")
