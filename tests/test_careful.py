@@ -273,3 +273,25 @@ def test_the_real_model_s_probability_meets_the_fitted_cut(
         assert answer.check is not None and answer.check.p_no == check.p_no
         assert answer.check.outcome == outcome
         assert answer.abstained == (outcome == "abstained")
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_the_benchmark_reports_careful_latency_against_its_floor(seed_settings: Settings) -> None:
+    """`qa bench`'s careful figures with the real model: ratios and shares, no timing bar."""
+    from qa.assistant import Assistant
+    from qa.benchmarks.careful import bench_careful
+    from qa.benchmarks.report import careful_section
+
+    local: dict[str, Any] = {**LOCAL, "llamacpp_model": SMOLLM2, "verify_timeout_s": 120.0}
+    questions = [QUESTION, "Who is Kim Hong-ki?", "What did Russia say about the troops?"]
+    r = bench_careful(Assistant(seed_settings.model_copy(update=local)), questions * 2, 3)
+    assert r["questions"] == 3 and sum(r["outcomes"].values()) == 3
+    assert r["checked"] == r["outcomes"].get("kept", 0) + r["outcomes"].get("abstained", 0)
+    assert r["checked"] > 0, r
+    for key in ("check_ratio_to_floor", "careful_ratio_to_floor"):
+        assert isinstance(r[key], float) and r[key] > 0, key
+    assert r["changed_share"] == round(r["outcomes"].get("abstained", 0) / 3, 3)
+    # llama.cpp reports its own prompt evaluation for the floor's request.
+    assert r["prompt_tokens_p50"] > 20 and r["server_prompt_ms_p50"] > 0
+    assert "ratio p50 / p95 to the floor" in careful_section(r)
