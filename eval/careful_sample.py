@@ -177,7 +177,9 @@ def cut_on(rows: Sequence[dict[str, Any]], variant: str) -> float:
     return logistic_cut([r[key] for r in chosen], [not r["answerable"] for r in chosen])
 
 
-def out_of_fold(rows: Sequence[dict[str, Any]], variant: str) -> tuple[list[dict], dict]:
+def out_of_fold(
+    rows: Sequence[dict[str, Any]], variant: str
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Each article's questions decided by a cut fitted on the other articles."""
     decided: list[dict[str, Any]] = [{} for _ in rows]
     cuts = {}
@@ -230,8 +232,9 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     rows = results["rows"]
     out: dict[str, Any] = {}
     for variant in (FAST, CAREFUL, COMMITTED):
+        cuts: dict[str, float] = {}
         if variant == FAST:
-            decided, cuts = [decide(r, FAST, 1.0) for r in rows], {}
+            decided = [decide(r, FAST, 1.0) for r in rows]
         else:
             decided, cuts = out_of_fold(rows, variant)
         out[variant] = {**scores(decided), "cut_per_fold": cuts}
