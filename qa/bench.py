@@ -82,6 +82,13 @@ def _gold() -> list[str]:
         return gold_questions(path)
 
 
+def careful_settings(settings: Any) -> Any:
+    """Careful mode as benchmarked: every check evaluates its whole prompt, as the floor does
+    (with QA_LLAMACPP_REUSE_PROMPT a check whose passage began the previous prompt too would
+    evaluate only the rest, and the ratio would say less than nothing about the overhead)."""
+    return settings.model_copy(update={"llamacpp_reuse_prompt": False})
+
+
 def measure_careful(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """`qa bench --careful-only`: the seed index, then careful mode against its floor."""
     from index.build import build_index
@@ -96,7 +103,7 @@ def measure_careful(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     _say("indexing the seeds")
     build_index(seed_settings)
     _say(f"careful mode ({args.careful} questions)")
-    careful = bench_careful(Assistant(seed_settings), _gold(), args.careful)
+    careful = bench_careful(Assistant(careful_settings(seed_settings)), _gold(), args.careful)
     info = machine_info()
     return {
         "machine": machine_line(info),
@@ -184,7 +191,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         from qa.benchmarks.careful import bench_careful
 
         _say(f"careful mode ({args.careful} questions)")
-        careful = bench_careful(Assistant(seed_settings), gold, args.careful)
+        careful = bench_careful(Assistant(careful_settings(seed_settings)), gold, args.careful)
         lap("careful", t)
 
     info = machine_info()

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--answerer",
         default=None,
-        help="extractive (default: QA_ANSWERER), learned, llamacpp or openai; with --verify "
+        help="QA_ANSWERER (extractive) by default; learned, llamacpp or openai; with --verify "
         "and none named, learned",
     )
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
