@@ -22,8 +22,9 @@ from qa.verify import Verdict
 from tests.conftest import free_port
 from tests.test_verify import LOCAL, SMOLLM2
 
-QUESTION = "Who is Maria Zakharova?"
-PASSAGE = "Maria Zakharova, spokesperson for the Russian Foreign Ministry, said so."
+# A seed question the learned answerer answers (it abstains on "Who is Maria Zakharova?").
+QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
+PASSAGE = "U.S. Defense Secretary Lloyd Austin confirmed that North Korea has dispatched troops."
 CUT = Cut(0.3, "learned", {})
 
 
@@ -50,7 +51,7 @@ def fast_answer(abstained: bool = False, cite_start: int = 0) -> Answer:
     citations = [] if abstained else [Citation(1, "a.txt", "A", PASSAGE, cite_start, 20, 0.8)]
     return Answer(
         question=QUESTION,
-        text=ABSTAIN if abstained else "Maria Zakharova [1].",
+        text=ABSTAIN if abstained else "Lloyd Austin [1].",
         abstained=abstained,
         citations=citations,
         answerer="learned",
