@@ -9,6 +9,7 @@ it) and with a real closed port (the fallback).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from qa.answer import Answer, Check, Checking, Citation, Retrieved, Trace
 from qa.careful import ABSTAIN, Cut, apply_check, check_answer, cited_passage, load_cut
 from qa.verify import Verdict
 from tests.conftest import free_port
-from tests.test_verify import LOCAL, SMOLLM2
+from tests.test_answerers import Silent
+from tests.test_verify import LOCAL, SMOLLM2, Stub
 
 # A seed question the learned answerer answers (it abstains on "Who is Maria Zakharova?").
 QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
@@ -231,21 +233,64 @@ def test_careful_mode_follows_the_setting_and_the_request(seed_settings: Setting
     assert off.ask(QUESTION, answerer="extractive", verify=True).answerer == "extractive"
 
 
+@pytest.fixture(params=["closed-port", "silent", "no-logprobs"])
+def failing_backend(request: pytest.FixtureRequest) -> Iterator[tuple[dict[str, Any], str]]:
+    """A real backend careful mode cannot use, as settings, and what its notice must say:
+    a closed port, a server that never answers, an endpoint without log-probabilities."""
+    base = {"verifier": "openai", "openai_model": "m", "verify_timeout_s": 0.5}
+    if request.param == "closed-port":
+        url = f"http://127.0.0.1:{free_port()}/v1"
+        yield {**base, "openai_base_url": url}, "could not be reached"
+    elif request.param == "silent":
+        silent = Silent()
+        try:
+            url = f"http://127.0.0.1:{silent.port}/v1"
+            yield {**base, "openai_base_url": url}, "timed out after 0.5 s"
+        finally:
+            silent.close()
+    else:
+        stub = Stub(None)
+        try:
+            yield {**base, "openai_base_url": stub.url}, "returned no token log-probabilities"
+        finally:
+            stub.close()
+
+
 @pytest.mark.slow
-def test_a_dead_backend_keeps_the_fast_answer_with_a_notice(seed_settings: Settings) -> None:
+def test_a_backend_that_cannot_check_keeps_the_fast_answer_with_a_notice(
+    seed_settings: Settings, failing_backend: tuple[dict[str, Any], str]
+) -> None:
     from qa.assistant import Assistant
 
-    url = f"http://127.0.0.1:{free_port()}/v1"  # a real closed port
-    settings = seed_settings.model_copy(
-        update={"verifier": "openai", "openai_base_url": url, "openai_model": "m"}
-    )
-    assistant = Assistant(settings)
+    update, says = failing_backend
+    assistant = Assistant(seed_settings.model_copy(update=update))
     final = assistant.ask(QUESTION, verify=True)
     fast = assistant.ask(QUESTION, answerer="learned")
-    assert final.text == fast.text and final.citations == fast.citations
+    assert final.text == fast.text and final.citations == fast.citations and not final.abstained
     assert final.check is not None and final.check.outcome == "fallback"
-    assert final.notice is not None and "could not be reached" in final.notice
-    assert url in final.notice
+    assert final.notice is not None and says in final.notice
+    assert update["openai_base_url"] in final.notice
+    # The stream never loses the answer either: its final event is the fast answer, noticed.
+    events = list(assistant.stream(QUESTION, verify=True))
+    assert isinstance(events[-1], Answer) and events[-1].text == fast.text
+    assert events[-1].notice == final.notice
+
+
+def test_qa_serve_reports_a_verifier_it_cannot_use_at_start_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qa.assistant import Assistant
+    from qa.server import _probe_verifier
+
+    stub = Stub(None)
+    try:
+        settings = Settings(verifier="openai", openai_base_url=stub.url, openai_model="m")
+        _probe_verifier(Assistant(settings.model_copy(update={"verify": True})))
+    finally:
+        stub.close()
+    out = capsys.readouterr().out
+    assert "careful mode (QA_VERIFY) cannot check answers" in out
+    assert "returned no token log-probabilities" in out and "unchecked, with a notice" in out
 
 
 @pytest.mark.llm
