@@ -35,8 +35,17 @@ def register(sub: Any) -> None:
         "folder under --out and its replies' short answers scored with SQuAD's EM/F1",
     )
     p.add_argument("--limit", type=int, default=None, help="--squad: only the first N questions")
-    p.add_argument("--answerer", default=None, help="extractive (default), llamacpp or openai")
+    p.add_argument(
+        "--answerer", default=None, help="extractive (default), learned, llamacpp or openai"
+    )
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
+    p.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="careful mode: the verifier checks each answer's cited passage (default QA_VERIFY; "
+        "with no --answerer, learned); gold sets only",
+    )
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output folder")
     p.add_argument(
         "--compare",
@@ -78,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         k=args.k,
         gold_name=gold_name,
         progress=not args.no_progress,
+        verify=args.verify,
     )
     paths = harness.write(results, args.out, previous)
     print(harness.summary_text(results))
@@ -99,6 +109,11 @@ def run_squad(args: argparse.Namespace) -> int:
 
     if not args.squad.is_file():
         raise BadInputError(f"No such file: {args.squad}")
+    if args.verify:
+        raise BadInputError(
+            "--verify scores gold sets; for careful mode on SQuAD run "
+            "`python -m eval.careful_sample` (see eval/README.md)."
+        )
     with tempfile.TemporaryDirectory(prefix="qa-eval-squad-") as tmp:
         results = evaluate_squad(
             Settings(), args.squad, Path(tmp), answerer=args.answerer, k=args.k, limit=args.limit

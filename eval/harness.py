@@ -117,11 +117,15 @@ def evaluate(
     k: int | None = None,
     gold_name: str = "",
     progress: bool = True,
+    verify: bool | None = None,
 ) -> dict[str, Any]:
-    """Ask every item, score it, and return {"summary", "per_kind", "items"}."""
+    """Ask every item, score it, and return {"summary", "per_kind", "items"}. `verify`:
+    careful mode (default QA_VERIFY)."""
     # One untimed question first, so model loading is not counted as one item's latency.
     first = items[0]
-    assistant.ask(first.question, [dict(t) for t in first.history], answerer=answerer, k=k)
+    assistant.ask(
+        first.question, [dict(t) for t in first.history], answerer=answerer, k=k, verify=verify
+    )
     texts: dict[str, str | None] = {}
     rows: list[dict[str, Any]] = []
     bar: Any = None
@@ -133,7 +137,11 @@ def evaluate(
         t0 = time.perf_counter()
         try:
             answer = assistant.ask(
-                item.question, [dict(t) for t in item.history], answerer=answerer, k=k
+                item.question,
+                [dict(t) for t in item.history],
+                answerer=answerer,
+                k=k,
+                verify=verify,
             )
         except NewsQAError as exc:
             raise type(exc)(f"gold item {item.id}: {exc}") from exc
@@ -145,11 +153,18 @@ def evaluate(
     if bar is not None:
         bar.close()
     summary = _summary(rows)
+    checks = [r["check"]["outcome"] for r in rows if r["check"]]
     summary.update(
-        answerer=answerer or assistant.settings.answerer,
+        answerer=rows[0]["answerer"] if rows else answerer or assistant.settings.answerer,
+        verify=bool(checks),
+        checks={o: checks.count(o) for o in sorted(set(checks))},
         k=k or assistant.settings.k,
         gold=gold_name,
-        fallbacks=sum(1 for r in rows if r["notice"] and not r["withheld"]),
+        fallbacks=sum(
+            1
+            for r in rows
+            if r["notice"] and not r["withheld"] and (r["check"] or {}).get("outcome") != "fallback"
+        ),
         withheld=sum(1 for r in rows if r["withheld"]),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -192,6 +207,7 @@ def _row(
         "answerer": answer["answerer"],
         "notice": answer["notice"],
         "withheld": answer["withheld"],
+        "check": answer.get("check"),
         "query": answer["trace"]["query"],
         "passages": [
             {key: p.get(key) for key in ("article_id", "chunk_id", "start", "end", "score", "text")}
@@ -283,7 +299,8 @@ def write(
 
 def summary_text(results: Mapping[str, Any]) -> str:
     s = results["summary"]
-    lines = [f"{s['answerer']} on {s['n']} items (k={s['k']}):"]
+    careful = " in careful mode" if s.get("verify") else ""
+    lines = [f"{s['answerer']}{careful} on {s['n']} items (k={s['k']}):"]
     lines += [f"  {name:<22}{_fmt(s[name])}" for name in METRICS]
     p50, p95 = _fmt(s["latency_p50_ms"]), _fmt(s["latency_p95_ms"])
     lines.append(f"  {'latency p50 / p95':<22}{p50} / {p95} ms")
@@ -293,11 +310,18 @@ def summary_text(results: Mapping[str, Any]) -> str:
 def report(results: Mapping[str, Any]) -> str:
     s, per_kind, rows = results["summary"], results["per_kind"], results["items"]
     out = [
-        f"# Evaluation: {s['answerer']}",
+        f"# Evaluation: {s['answerer']}{' in careful mode' if s.get('verify') else ''}",
         "",
         f"{s['n']} items from `{s['gold']}`, k={s['k']}, {s['created']}. "
         f"Fallbacks to another answerer: {s['fallbacks']}. "
-        f"Replies withheld as unsupported by any passage: {s.get('withheld', 0)}.",
+        f"Replies withheld as unsupported by any passage: {s.get('withheld', 0)}."
+        + (
+            " Careful mode (the verifier checked each answer's cited passage): "
+            + ", ".join(f"{o} {c}" for o, c in s["checks"].items())
+            + "."
+            if s.get("verify")
+            else ""
+        ),
         "",
         "| metric | value |",
         "| --- | --- |",

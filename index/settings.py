@@ -128,6 +128,24 @@ class Settings(BaseSettings):
         "llamacpp (QA_LLAMACPP_MODEL) or openai (QA_OPENAI_BASE_URL, QA_OPENAI_MODEL); it "
         "must return token log-probabilities.",
     )
+    verify: bool = Field(
+        default=False,
+        description="Careful mode for every question: after the fast answer, the verifier "
+        "checks the passage it cites and the answer is kept or becomes \"The articles don't "
+        "say\" (a request's `verify` overrides this). With no answerer named, careful mode "
+        "uses the one its cut was fitted for (learned).",
+    )
+    verify_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds careful mode waits for the verifier before it keeps the fast "
+        "answer unchecked, with a notice.",
+    )
+    verify_cut: Path | None = Field(
+        default=None,
+        description="Careful mode's cut file, from `python -m eval.careful_sample --cut` "
+        "(default: the packaged qa/careful.json).",
+    )
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
     port: int = Field(default=7860, ge=0, le=65535, description="Port `qa serve` listens on.")
     api_key: str | None = Field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from qa.retrieve import Hit
 
@@ -53,6 +53,44 @@ class Retrieved:
     hits: tuple[Hit, ...]
 
 
+CheckOutcome = Literal["kept", "abstained", "fallback", "skipped"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """What careful mode's check of the cited passage found (see qa/careful.py).
+
+    kept: the model judged that the passage answers the question; abstained: it judged that it
+    does not (`p_no` above the fitted `cut`), so the answer became "The articles don't say";
+    fallback: the check could not run (the fast answer is shown, with a notice); skipped: there
+    was nothing to check (the fast answer abstained or cites no passage).
+    """
+
+    outcome: CheckOutcome
+    reason: str  # one sentence for people: what the check found, or why it did not run
+    p_no: float | None = None  # the verifier's probability that the passage does not answer
+    cut: float | None = None  # the fitted cut it was compared with
+    seconds: float = 0.0
+    article_id: str | None = None  # the passage checked
+    start: int | None = None
+    end: int | None = None
+    unchecked: str | None = None  # the fast answer's text, when the check replaced it
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        if self.p_no is not None:
+            data["p_no"] = round(self.p_no, 4)
+        return data
+
+
+@dataclass(frozen=True)
+class Checking:
+    """Stream event in careful mode: the fast answer is complete; its check runs now."""
+
+    answer: Answer
+
+
 @dataclass
 class Trace:
     query: str  # the standalone query used for retrieval
@@ -74,6 +112,7 @@ class Answer:
     notice: str | None = None  # e.g. "the llamacpp backend failed; extractive answer shown"
     uncited: bool = False  # a generative answer left with no valid citation
     withheld: bool = False  # a generative reply no passage supported; `text` abstains instead
+    check: Check | None = None  # careful mode's check; None when it was not asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +125,7 @@ class Answer:
             "notice": self.notice,
             "uncited": self.uncited,
             "withheld": self.withheld,
+            "check": self.check.to_dict() if self.check else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "trace": {
                 "query": self.trace.query,

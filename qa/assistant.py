@@ -6,6 +6,7 @@ are shared by all threads; a rebuilt index (a new generation) is picked up on th
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -14,24 +15,31 @@ from typing import TYPE_CHECKING, Any
 from index.errors import BadInputError
 from index.settings import Settings
 from index.store import IndexSnapshot, current_generation, open_index
-from qa.answer import Answer, Draft, Retrieved, Trace
+from qa.answer import Answer, Check, Checking, Draft, Retrieved, Trace
 from qa.answerers import ANSWERERS, Answerer, Turn
 from qa.citations import finalize
 from qa.followup import standalone_query
 from qa.retrieve import Hit, bm25_search, dense_search, fuse
 
 if TYPE_CHECKING:
+    from qa.careful import Checker, Cut
     from qa.scope import ArticleRefs
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, verifier: Checker | None = None
+    ) -> None:
+        """`verifier`: careful mode's checker (default: `qa.verify.load_verifier` on the
+        QA_VERIFIER backend, loaded on first use)."""
         self.settings = settings or Settings()
         self._lock = threading.RLock()
         self._snapshot: IndexSnapshot | None = None
         self._embedder: Any = None
         self._answerers: dict[str, Answerer] = {}
         self._refs: tuple[IndexSnapshot, ArticleRefs] | None = None
+        self._verifier: Checker | None = verifier
+        self._cut: Cut | None = None
 
     # -- resources -------------------------------------------------------------------
     def embedder(self) -> Any:
@@ -78,6 +86,48 @@ class Assistant:
         from qa.answerers.generative import make_generative
 
         return make_generative(name, self)
+
+    def verifier(self) -> Checker:
+        """Careful mode's verifier, loaded and probed on first use (BackendError if it cannot
+        serve; the next call tries again, so a backend started later is picked up)."""
+        if self._verifier is None:
+            with self._lock:
+                if self._verifier is None:
+                    from qa.verify import load_verifier
+
+                    timeout = {"llm_timeout_s": self.settings.verify_timeout_s}
+                    self._verifier = load_verifier(self.settings.model_copy(update=timeout))
+        return self._verifier
+
+    def careful_cut(self) -> Cut:
+        """Careful mode's fitted cut (QA_VERIFY_CUT or the packaged qa/careful.json)."""
+        if self._cut is None:
+            from qa.careful import load_cut
+
+            self._cut = load_cut(self.settings.verify_cut)
+        return self._cut
+
+    def _careful(self, verify: bool | None, answerer: str | None) -> tuple[bool, str | None]:
+        """Whether to check, and the answerer: careful mode with none named uses the one its
+        cut was fitted for."""
+        verify = self.settings.verify if verify is None else verify
+        if not isinstance(verify, bool):
+            raise BadInputError("verify must be true or false.")
+        if verify and answerer is None:
+            answerer = self.careful_cut().answerer
+        return verify, answerer
+
+    def _check(self, fast: Answer, t0: float) -> tuple[Check, Answer]:
+        from qa.careful import apply_check, check_answer
+
+        t = time.perf_counter()
+        check = check_answer(fast, self.verifier, self.careful_cut())
+        timings = {**fast.timings_ms, "check_ms": (time.perf_counter() - t) * 1000}
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        final = apply_check(fast, check)
+        final.timings_ms = timings
+        final.trace = dataclasses.replace(fast.trace, timings_ms=timings)
+        return check, final
 
     # -- retrieval -------------------------------------------------------------------
     def _check_k(self, k: int | None) -> int:
@@ -171,10 +221,14 @@ class Assistant:
         answerer: str | None = None,
         k: int | None = None,
         article_ids: Collection[str] | None = None,
-    ) -> Iterator[Retrieved | str | Answer]:
-        """Yields `Retrieved` (passages), then text deltas, then the final `Answer`."""
+        verify: bool | None = None,
+    ) -> Iterator[Retrieved | str | Checking | Check | Answer]:
+        """Yields `Retrieved` (passages), then text deltas, then the final `Answer`. In careful
+        mode (`verify`, default QA_VERIFY) the fast answer's deltas are followed by `Checking`
+        (the fast answer), then the `Check`, then the final `Answer`."""
         t0 = time.perf_counter()
         question, turns = self._validate(question, history)
+        verify, answerer = self._careful(verify, answerer)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
         article_ids = self._scope(question, article_ids)
@@ -191,7 +245,14 @@ class Assistant:
         assert draft is not None, f"answerer {backend.name} ended without a draft"
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        yield self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
+        fast = self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
+        if not verify:
+            yield fast
+            return
+        yield Checking(fast)
+        check, final = self._check(fast, t0)
+        yield check
+        yield final
 
     def ask(
         self,
@@ -201,9 +262,12 @@ class Assistant:
         answerer: str | None = None,
         k: int | None = None,
         article_ids: Collection[str] | None = None,
+        verify: bool | None = None,
     ) -> Answer:
+        """The answer; in careful mode (`verify`, default QA_VERIFY) after its check."""
         t0 = time.perf_counter()
         question, turns = self._validate(question, history)
+        verify, answerer = self._careful(verify, answerer)
         backend = self.answerer(answerer)
         query = standalone_query(question, turns, backend)
         article_ids = self._scope(question, article_ids)
@@ -213,7 +277,8 @@ class Assistant:
         draft = backend.answer(question, hits, turns)
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
+        fast = self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
+        return self._check(fast, t0)[1] if verify else fast
 
     def _finish(
         self,

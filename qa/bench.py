@@ -26,11 +26,24 @@ def register(sub: Any) -> None:
         "floors",
         description="Benchmark indexing (annotation included), retrieval latency, the "
         "extractive and learned answerers' latency, the same on a 100,000-chunk index, cold "
-        "start and `qa serve` under concurrent clients, each against a floor measured in the "
-        "same run. Takes about 17 minutes at the default size on a loaded 2-core machine.",
+        "start and `qa serve` under concurrent clients, and careful mode (when its verifier "
+        "backend is configured: QA_VERIFIER, QA_LLAMACPP_MODEL), each against a floor "
+        "measured in the same run. Takes about 17 minutes at the default size on a loaded "
+        "2-core machine, plus careful mode's questions (seconds each).",
     )
     p.add_argument(
         "--articles", type=int, default=1000, help="generated articles to index (default 1000)"
+    )
+    p.add_argument(
+        "--careful",
+        type=int,
+        default=30,
+        metavar="N",
+        help="careful-mode questions on the seeds, each check against the model's bare "
+        "evaluation of the same prompt (default 30; 0 skips it)",
+    )
+    p.add_argument(
+        "--careful-only", action="store_true", help="measure careful mode alone, on the seeds"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, default=None, help="write bench.md and bench.json here")
@@ -67,6 +80,37 @@ def _gold() -> list[str]:
 
     with as_file(files("eval") / "gold.jsonl") as path:
         return gold_questions(path)
+
+
+def careful_settings(settings: Any) -> Any:
+    """Careful mode as benchmarked: every check evaluates its whole prompt, as the floor does
+    (with QA_LLAMACPP_REUSE_PROMPT a check whose passage began the previous prompt too would
+    evaluate only the rest, and the ratio would say less than nothing about the overhead)."""
+    return settings.model_copy(update={"llamacpp_reuse_prompt": False})
+
+
+def measure_careful(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """`qa bench --careful-only`: the seed index, then careful mode against its floor."""
+    from index.build import build_index
+    from index.settings import Settings
+    from qa.assistant import Assistant
+    from qa.benchmarks.careful import bench_careful
+    from qa.benchmarks.stats import machine_info, machine_line
+
+    t = time.perf_counter()
+    base = Settings()
+    seed_settings = base.model_copy(update={"data_dir": work / "seed", "corpus": _seeds(base)})
+    _say("indexing the seeds")
+    build_index(seed_settings)
+    _say(f"careful mode ({args.careful} questions)")
+    careful = bench_careful(Assistant(careful_settings(seed_settings)), _gold(), args.careful)
+    info = machine_info()
+    return {
+        "machine": machine_line(info),
+        "machine_detail": info,
+        "careful": careful,
+        "seconds": round(time.perf_counter() - t, 1),
+    }
 
 
 def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -140,7 +184,15 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     _say(f"qa serve under 1, 4, 16 clients ({args.requests} requests each)")
     server = bench_server(Assistant(seed_settings), gold, work, requests=args.requests)
-    lap("server", t)
+    t = lap("server", t)
+
+    careful: dict[str, Any] = {"skipped": "--careful 0"}
+    if args.careful:
+        from qa.benchmarks.careful import bench_careful
+
+        _say(f"careful mode ({args.careful} questions)")
+        careful = bench_careful(Assistant(careful_settings(seed_settings)), gold, args.careful)
+        lap("careful", t)
 
     info = machine_info()
     result: dict[str, Any] = {
@@ -175,6 +227,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "server": server["server"],
         "in_process_rps": server["in_process_rps"],
         "server_ratio_to_in_process": server["ratio_16_to_in_process"],
+        "careful": careful,
         "peak_rss_mb": server["peak_rss_mb"],
         "rss_after_warmup_mb": server["rss_after_warmup_mb"],
         "phases_s": phases,
@@ -185,16 +238,16 @@ def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.benchmarks.report import markdown
+    from qa.benchmarks.report import careful_markdown, markdown
 
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        result = measure(args, work)
+        result = measure_careful(args, work) if args.careful_only else measure(args, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    text = markdown(result)
+    text = careful_markdown(result) if args.careful_only else markdown(result)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "bench.md").write_text(text, encoding="utf-8")

@@ -57,8 +57,19 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_line(check: Any) -> str:
+    """Careful mode's check as one line for people."""
+    if check.outcome == "abstained":
+        return f"Checked: {check.reason} The unchecked answer was: {check.unchecked}"
+    if check.outcome == "fallback":
+        return "Not checked: see the note."
+    return f"{'Checked' if check.outcome == 'kept' else 'Not checked'}: {check.reason}"
+
+
 def print_answer(answer: Any) -> None:
     print(answer.text)
+    if answer.check is not None:
+        print(f"\n({check_line(answer.check)})")
     if answer.notice:
         print(f"\n(note: {answer.notice})")
     if answer.citations:
@@ -73,7 +84,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.assistant import Assistant
 
     assistant = Assistant(_settings())
-    answer = assistant.ask(args.question, answerer=args.answerer, k=args.k)
+    answer = assistant.ask(args.question, answerer=args.answerer, k=args.k, verify=args.verify)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -106,8 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question with numbered sources")
     p.add_argument("question")
-    p.add_argument("--answerer", default=None, help="extractive (default), llamacpp or openai")
+    p.add_argument(
+        "--answerer",
+        default=None,
+        help="QA_ANSWERER (extractive) by default; learned, llamacpp or openai; with --verify "
+        "and none named, learned",
+    )
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
+    p.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="careful mode: the verifier model (QA_VERIFIER) checks the passage the answer "
+        'cites; the answer is kept or becomes "The articles don\'t say" with the reason '
+        "(default QA_VERIFY, off)",
+    )
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.set_defaults(func=cmd_ask)
 

@@ -54,12 +54,33 @@ def run(args: argparse.Namespace) -> int:
     app, assistant = build_app(settings)
     # Load the embedding model and the index now, so the first question is not the slow one.
     assistant.search("warm up", k=1)
+    if settings.verify:
+        _probe_verifier(assistant)
 
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
     )
     server = uvicorn.Server(config)
     return asyncio.run(_serve(server, settings.host))
+
+
+def _probe_verifier(assistant: Assistant) -> None:
+    """Careful mode is on for every question: load and probe its verifier now, so a backend
+    without log-probabilities is reported at start-up. The server still starts; answers then
+    carry a notice that they were not checked."""
+    from index.errors import NewsQAError
+
+    try:
+        assistant.careful_cut()
+        verifier = assistant.verifier()
+    except NewsQAError as exc:
+        print(
+            f"qa serve: careful mode (QA_VERIFY) cannot check answers: {exc}. Answers are "
+            "given unchecked, with a notice, until that is fixed.",
+            flush=True,
+        )
+        return
+    print(f"careful mode: answers are checked by {verifier.where}", flush=True)
 
 
 async def _serve(server: Any, host: str) -> int:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from index.errors import NewsQAError
-from qa.answer import Answer, Retrieved
+from qa.answer import Answer, Check, Checking, Retrieved
 from qa.answerers import ANSWERERS
 from qa.ui_articles import CSS as ARTICLES_CSS
 
@@ -185,14 +185,36 @@ EMPTY_SOURCES = (
 )
 
 
-def chat_text(answer: Answer, searched_for: str | None) -> str:
-    """The chat message for a finished answer (Markdown)."""
+CHECKING = "⏳ *Checking the passage this answer cites …*"
+
+
+def check_text(check: Check) -> str | None:
+    """Careful mode's finding as a chat line (a fallback shows as the answer's note)."""
+    if check.outcome == "kept":
+        return f"✅ **Checked:** {_md(check.reason)}"
+    if check.outcome == "abstained":
+        return (
+            f"🔍 **Checked:** {_md(check.reason)} The unchecked answer was: "
+            f"“{_md(check.unchecked or '')}”"
+        )
+    if check.outcome == "skipped":
+        return f"*Not checked: {_md(check.reason)}*"
+    return None
+
+
+def chat_text(answer: Answer, searched_for: str | None, checking: bool = False) -> str:
+    """The chat message for a finished answer (Markdown); `checking`: its check is running."""
     parts = []
     if searched_for:
         parts.append(f"🔎 *searched for: {_md(searched_for)}*")
     if answer.conflict:
         parts.append("⚠️ **The sources disagree** — each claim is given with its source.")
     parts.append(("🤷 " if answer.abstained else "") + _md(answer.text))
+    line = check_text(answer.check) if answer.check else None
+    if line:
+        parts.append(line)
+    if checking:
+        parts.append(CHECKING)
     if answer.notice:
         parts.append(f"*Note: {_md(answer.notice)}*")
     return "\n\n".join(parts)
@@ -307,16 +329,24 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
             return None
 
     def respond(
-        message: str, history: list[Any], answerer: str | None, answers: dict[str, Any]
+        message: str,
+        history: list[Any],
+        answerer: str | None,
+        verify: bool | None,
+        answers: dict[str, Any],
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Ask the articles; the reply cites numbered sources shown in the Sources panel."""
+        """Ask the articles; the reply cites numbered sources shown in the Sources panel.
+        In careful mode the fast answer is shown while its check runs, then the finding."""
         turns = history_turns(history, answers)
         searched_for: str | None = None
         text = ""
         prefix = ""
         panel = EMPTY_SOURCES
         try:
-            for event in assistant.stream(message, turns, answerer=answerer or None):
+            events = assistant.stream(
+                message, turns, answerer=answerer or None, verify=bool(verify)
+            )
+            for event in events:
                 if isinstance(event, Retrieved):
                     if turns and event.query != " ".join(str(message).split()):
                         searched_for = event.query
@@ -329,6 +359,11 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
                     record.pop("trace", None)
                     answers[shown] = {"history": turns, "answer": record}
                     yield shown, sources_html(event, article_text, searched_for), answers
+                elif isinstance(event, Checking):
+                    shown = chat_text(event.answer, searched_for, checking=True)
+                    yield shown, sources_html(event.answer, article_text, searched_for), answers
+                elif isinstance(event, Check):
+                    continue  # the final Answer, right behind it, carries the check
                 else:
                     text += event
                     yield prefix + _md(text), panel, answers
@@ -337,6 +372,16 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
             shown = error_text(exc)
             answers[shown] = {"error": True}
             yield shown, EMPTY_SOURCES, answers
+
+    def careful_answerer(on: bool, current: str) -> str:
+        """Turning careful mode on picks the answerer its cut was fitted for (changeable)."""
+        if not on:
+            return current
+        try:
+            return assistant.careful_cut().answerer
+        except NewsQAError as exc:
+            gr.Warning(str(exc))
+            return current
 
     def rate(answers: dict[str, Any], like: gr.LikeData) -> None:
         record = answers.get(content_text(like.value))
@@ -365,6 +410,15 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
                 scale=0,
                 min_width=220,
             )
+            verify = gr.Checkbox(
+                value=settings.verify,
+                label="Careful mode",
+                info="After the answer, the local model checks the passage it cites.",
+                elem_id="nq-verify",
+                interactive=True,
+                scale=0,
+                min_width=220,
+            )
         with gr.Tabs(elem_id="nq-tabs"):
             with (
                 gr.Tab("Chat", id="chat", elem_id="nq-chat-tab"),
@@ -387,7 +441,7 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
                             submit_btn=True,
                             stop_btn=True,
                         ),
-                        additional_inputs=[answerer, answers],
+                        additional_inputs=[answerer, verify, answers],
                         additional_outputs=[sources, answers],
                         examples=[[q, None] for q in EXAMPLES],
                         api_name="chat",
@@ -400,6 +454,7 @@ def build_ui(assistant: Assistant, settings: Settings, library: Library | None =
                     sources.render()
             with gr.Tab("Articles", id="articles", elem_id="nq-articles-tab") as articles_tab:
                 refresh, listed = build_articles_tab(library, settings)
+        verify.change(careful_answerer, [verify, answerer], answerer, api_visibility="private")
         articles_tab.select(refresh, None, listed, api_visibility="private")
         demo.load(refresh, None, listed, api_visibility="private")
         chat.chatbot.like(rate, [answers], None, api_visibility="private")

@@ -78,6 +78,8 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             assert _number(s[key]) and s[key] > 0, key
     assert _number(r["in_process_rps"]) and r["in_process_rps"] > 0
     assert _number(r["peak_rss_mb"]) and r["peak_rss_mb"] > 0
+    # No verifier model is configured here: careful mode is reported as not measured, and why.
+    assert "not measured" in r["careful"]["skipped"] and "GGUF" in r["careful"]["skipped"]
     assert {t["target"] for t in r["targets"]} and all(
         isinstance(t["met"], bool) for t in r["targets"]
     )
@@ -85,6 +87,7 @@ def test_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # --out: the same figures as markdown tables, and as JSON.
     md = (out / "bench.md").read_text()
     assert "| clients | requests | rps |" in md and "### Cold start" in md
+    assert "### Careful mode" in md
     assert json.loads((out / "bench.json").read_text())["index"] == r["index"]
     # --work keeps the scratch folder.
     assert (work / "seed" / "index" / "CURRENT").exists()

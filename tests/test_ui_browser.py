@@ -21,6 +21,8 @@ from index.settings import Settings
 from qa.ui import EXAMPLES
 from tests.conftest import SEEDS
 from tests.test_api import QUESTION, Server, start_server, stop_servers, wait_ready
+from tests.test_careful import QUESTION as CAREFUL_QUESTION
+from tests.test_careful_api import GatedStub
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -69,8 +71,25 @@ def ui_settings(
 
 
 @pytest.fixture(scope="module")
-def server(ui_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(ui_settings.data_dir, tmp_path_factory.mktemp("ui-server"))
+def verifier_stub() -> Iterator[GatedStub]:
+    """Careful mode's verifier: an OpenAI-compatible stub on loopback that says "Yes"."""
+    stub = GatedStub([("Yes", -0.05), ("No", -3.0)])
+    yield stub
+    stub.gate.set()
+    stub.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    ui_settings: Settings, verifier_stub: GatedStub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    s = start_server(
+        ui_settings.data_dir,
+        tmp_path_factory.mktemp("ui-server"),
+        QA_VERIFIER="openai",
+        QA_OPENAI_BASE_URL=verifier_stub.url,
+        QA_OPENAI_MODEL="stub",
+    )
     try:
         wait_ready(s)
         yield s
@@ -262,3 +281,25 @@ def test_answerer_chooser_reaches_the_assistant(page: Any) -> None:
     text = ask(page, QUESTION)
     # No GGUF model is configured here: the llamacpp backend falls back, and says so.
     assert "llamacpp" in text and "[1]" in text
+
+
+def test_careful_mode_shows_the_answer_then_its_check(page: Any, verifier_stub: GatedStub) -> None:
+    page.locator("#nq-verify input").check()
+    # Careful mode picks the answerer its cut was fitted for.
+    expect(page.locator("#nq-answerer input")).to_have_value("learned")
+    before = page.locator(BOT).count()
+    verifier_stub.gate.clear()  # the check waits until the fast answer has been seen
+    try:
+        page.fill("#nq-question textarea", CAREFUL_QUESTION)
+        page.keyboard.press("Enter")
+        expect(page.locator(BOT).last).to_contain_text("Checking the passage this answer cites")
+        expect(page.locator(BOT).last).to_contain_text("Lloyd Austin")
+        expect(page.locator(SOURCES)).to_contain_text("[1]")
+    finally:
+        verifier_stub.gate.set()
+    wait_answer(page, before)
+    last = page.locator(BOT).last
+    expect(last).to_contain_text("Checked:")
+    expect(last).to_contain_text("answers the question")
+    expect(last).not_to_contain_text("Checking the passage")
+    assert "Lloyd Austin" in last.inner_text()

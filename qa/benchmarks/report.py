@@ -185,5 +185,60 @@ def markdown(r: dict[str, Any]) -> str:
         ),
         f"Peak RSS of `qa serve` after the load: {r['peak_rss_mb']} MB "
         f"({r['rss_after_warmup_mb']} MB after warm-up).",
+        careful_section(r["careful"]),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def careful_section(c: dict[str, Any]) -> str:
+    """Careful mode: its latency against the model's bare prompt evaluation, and what changed."""
+    head = "### Careful mode (the fast answer, then the verifier's check of its passage)\n\n"
+    if "check" not in c:
+        return head + str(c.get("skipped", "not measured"))
+    server = (
+        f" llama.cpp's own prompt evaluation: p50 {c['server_prompt_ms_p50']} ms for "
+        f"{c['prompt_tokens_p50']:g} prompt tokens (check / that: "
+        f"{c['check_ratio_to_server_prompt']})."
+        if "server_prompt_ms_p50" in c
+        else ""
+    )
+    return head + "\n\n".join(
+        [
+            _table(
+                ["figure", "p50 ms", "p95 ms", "ratio p50 / p95 to the floor"],
+                [
+                    [
+                        "the check",
+                        c["check"]["p50_ms"],
+                        c["check"]["p95_ms"],
+                        f"{c['check_ratio_to_floor']} / {c['check_ratio_to_floor_p95']}",
+                    ],
+                    [
+                        "careful answer (retrieval, fast answer, check)",
+                        c["careful"]["p50_ms"],
+                        c["careful"]["p95_ms"],
+                        c["careful_ratio_to_floor"],
+                    ],
+                    [
+                        "floor: bare evaluation of the same prompt, one token",
+                        c["floor"]["p50_ms"],
+                        c["floor"]["p95_ms"],
+                        "",
+                    ],
+                ],
+            ),
+            f"{c['questions']} questions on the seeds, {c['checked']} checked by {c['verifier']} "
+            f"(cut {c['cut']}); outcomes: "
+            + ", ".join(f"{k} {v}" for k, v in c["outcomes"].items())
+            + f". The check changed {c['changed_share']} of the answers (into an abstention)."
+            + server,
+        ]
+    )
+
+
+def careful_markdown(r: dict[str, Any]) -> str:
+    """`qa bench --careful-only`."""
+    return (
+        f"Machine: {r['machine']}. Load average at start: {r['machine_detail']['load_average']}. "
+        f"Run took {r['seconds']} s.\n\n" + careful_section(r["careful"]) + "\n"
+    )

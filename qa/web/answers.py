@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from qa.answer import Answer, Retrieved
+from qa.answer import Answer, Check, Checking, Retrieved
 from qa.web.errors import RESPONSES, error_payload
 from qa.web.schemas import AnswerOut, AskBody, HitOut, RequestModels, SearchBody
 
@@ -47,6 +47,7 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
             [t.model_dump() for t in req.history],
             answerer=req.answerer,
             k=req.k,
+            verify=req.verify,
         )
         return answer.to_dict()
 
@@ -57,14 +58,17 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
     )
     def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
         """Server-sent events: `retrieved` (query and passages, before any text), `delta`
-        ({"text"}) events, then one `answer` event with the full answer JSON. A failure
-        after the stream started arrives as an `error` event."""
+        ({"text"}) events, then one `answer` event with the full answer JSON. In careful mode
+        (`verify`) the deltas are the fast answer's; then come `checking` ({"answer": the
+        fast answer}) while the model checks, `check` (what it found), and the final `answer`.
+        A failure after the stream started arrives as an `error` event."""
         req = cast(AskBody, body)
         events = assistant.stream(
             req.question,
             [t.model_dump() for t in req.history],
             answerer=req.answerer,
             k=req.k,
+            verify=req.verify,
         )
         # Pull the first event here so bad input and a missing index get a proper status.
         first = next(events)
@@ -77,6 +81,10 @@ def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
                         yield sse({"query": event.query, "passages": hits}, "retrieved")
                     elif isinstance(event, Answer):
                         yield sse(event.to_dict(), "answer")
+                    elif isinstance(event, Checking):
+                        yield sse({"answer": event.answer.to_dict()}, "checking")
+                    elif isinstance(event, Check):
+                        yield sse(event.to_dict(), "check")
                     else:
                         yield sse({"text": event}, "delta")
             except Exception as exc:  # the status line is sent: report in the stream

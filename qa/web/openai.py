@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from index.errors import BadInputError
 from index.settings import Settings
 from qa.answer import Answer
-from qa.answerers import ANSWERERS
+from qa.answerers import ANSWERERS, word_deltas
 from qa.web.answers import chain, event_stream, sse
 from qa.web.errors import RESPONSES, error_payload
 from qa.web.schemas import CONTROL, MODEL, ChatBody, RequestModels
@@ -38,6 +38,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "conflict": answer.conflict,
         "notice": answer.notice,
+        "check": answer.check.to_dict() if answer.check else None,
     }
 
 
@@ -82,14 +83,15 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
         """OpenAI-compatible chat completions. The last user message is the question, earlier
         user/assistant messages the history. The cited answer is `choices[0].message.content`;
         the structured citations ride in a top-level `citations` field (with `stream`, in the
-        final chunk)."""
+        final chunk), careful mode's `check` beside them."""
         req = cast(ChatBody, body)
         question, history = _conversation(req.messages, settings.max_question_chars)
         answerer = None if req.model == MODEL else req.model.removeprefix(f"{MODEL}/")
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
+        verify = settings.verify if req.verify is None else req.verify
         if not req.stream:
-            answer = assistant.ask(question, history, answerer=answerer)
+            answer = assistant.ask(question, history, answerer=answerer, verify=verify)
             return {
                 "id": cid,
                 "object": "chat.completion",
@@ -105,7 +107,7 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
                 ],
                 **_extras(answer),
             }
-        events = assistant.stream(question, history, answerer=answerer)
+        events = assistant.stream(question, history, answerer=answerer, verify=verify)
         first = next(events)
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -124,9 +126,14 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
             yield chunk({"role": "assistant", "content": ""})
             try:
                 for event in chain(first, events):
-                    if isinstance(event, str):
+                    # Careful mode: OpenAI clients join the deltas into the message, so the
+                    # content waits for the check and is the final answer's.
+                    if isinstance(event, str) and not verify:
                         yield chunk({"content": event})
                     elif isinstance(event, Answer):
+                        if verify:
+                            for delta in word_deltas(event.text):
+                                yield chunk({"content": delta})
                         yield chunk({}, "stop", **_extras(event))
             except Exception as exc:  # the status line is sent: report in the stream
                 yield sse(error_payload(exc))

@@ -15,6 +15,11 @@ from index.settings import Settings
 from qa.answerers import ANSWERERS
 
 MODEL = "newsqa"
+VERIFY_HELP = (
+    "Careful mode: after the fast answer, the local model checks the passage it cites; the "
+    'answer is kept or becomes "The articles don\'t say" with the reason (`check`). With no '
+    "answerer named it uses the learned answerer. Default QA_VERIFY ({})."
+)
 # C0/C1 control characters other than tab, newline and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -51,6 +56,25 @@ class CitationOut(_Open):
     )
 
 
+class CheckOut(_Open):
+    outcome: Literal["kept", "abstained", "fallback", "skipped"] = Field(
+        description="kept: the model judged that the cited passage answers; abstained: it "
+        "judged that it does not (p_no above the fitted cut), so the answer says the articles "
+        "don't; fallback: the check could not run and the fast answer is shown with a notice; "
+        "skipped: nothing to check (the fast answer abstained)."
+    )
+    reason: str = Field(description="What the check found, or why it did not run.")
+    p_no: float | None = Field(
+        description="The model's probability that the passage does not answer."
+    )
+    cut: float | None = Field(description="The fitted cut p_no was compared with.")
+    seconds: float
+    article_id: str | None = Field(description="The passage checked: its article and offsets.")
+    start: int | None
+    end: int | None
+    unchecked: str | None = Field(description="The fast answer, when the check replaced it.")
+
+
 class AnswerOut(_Open):
     question: str
     answer: str = Field(description="The answer text with [n] markers.")
@@ -60,6 +84,9 @@ class AnswerOut(_Open):
     answerer: str
     notice: str | None
     uncited: bool
+    check: CheckOut | None = Field(
+        default=None, description="Careful mode's check (`verify`); null when not asked for."
+    )
     timings_ms: dict[str, float]
     trace: dict[str, Any] = Field(description="The search query used and passages retrieved.")
 
@@ -143,6 +170,7 @@ class AskBody(Protocol):
     history: list[Any]
     answerer: str | None
     k: int | None
+    verify: bool | None
 
 
 class SearchBody(Protocol):
@@ -154,6 +182,7 @@ class ChatBody(Protocol):
     model: str
     messages: list[Any]
     stream: bool
+    verify: bool | None
 
 
 class RequestModels(NamedTuple):
@@ -193,6 +222,7 @@ def request_models(settings: Settings) -> RequestModels:
         k: int | None = Field(
             default=None, ge=1, le=max_k, description=f"Passages to retrieve, 1 to {max_k}."
         )
+        verify: bool | None = Field(default=None, description=VERIFY_HELP.format(settings.verify))
 
     class SearchRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -223,6 +253,12 @@ def request_models(settings: Settings) -> RequestModels:
             f"At most {max_turns + 2} messages; system messages are ignored.",
         )
         stream: bool = False
+        verify: bool | None = Field(
+            default=None,
+            description=VERIFY_HELP.format(settings.verify)
+            + " Not an OpenAI field: send it in the body (`extra_body` in OpenAI's SDKs). With "
+            "`stream`, the content is sent once the check is done, so it is the final answer.",
+        )
 
         @field_validator("model")
         @classmethod

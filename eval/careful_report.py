@@ -1,0 +1,102 @@
+"""The report of `python -m eval.careful_sample`: results.json, report.md and curve.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.careful_sample import CAREFUL, COMMITTED, FAST
+
+
+def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "results.json", out / "report.md", out / "curve.png"]
+    # Ids and scores only: the SQuAD text stays in ../shared (its README asks that).
+    saved = {"meta": results["meta"], "analysis": analysis, "rows": results["rows"]}
+    paths[0].write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
+    paths[1].write_text(report(results["meta"], analysis), encoding="utf-8")
+    _curve_png(paths[2], analysis)
+    return paths
+
+
+def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
+    v, s = a["variants"], a["seconds"]
+
+    def row(label: str, name: str, seconds: dict[str, Any]) -> str:
+        f = v[name]
+        return (
+            f"| {label} | {f['HasAns_f1']:.3f} | {f['NoAns']:.3f} | {f['f1']:.3f} | "
+            f"{f['abstention_rate']:.3f} | {f['false_abstention']:.3f} | "
+            f"{f['answered_precision']:.3f} | {seconds['p50']:.2f} / {seconds['p95']:.2f} |"
+        )
+
+    cuts = v[CAREFUL]["cut_per_fold"].values()
+    other = v[COMMITTED]
+    lines = [
+        "# Careful mode against the fast answer, on a sample of SQuAD 2.0",
+        "",
+        f"{meta['n']} questions of `{meta['gold']}` (seed {meta['seed']}, half unanswerable, "
+        "from all its articles, retrieval over them all indexed together; ids checksum "
+        f"`{meta['ids_sha256'][:16]}…`), {meta['created']}. The fast answer is the learned "
+        f"answerer as packaged; careful mode checks the passage it cites with {meta['verifier']} "
+        f"({meta['model']}, {meta['threads']} threads) and abstains when p_no is above the cut. "
+        "Made by `python -m eval.careful_sample` (eval/careful_sample.py).",
+        "",
+        "Every careful figure is **out of fold**: each article's questions are decided by a cut "
+        "fitted on the other articles (a logistic regression of unanswerable on p_no over the "
+        f"questions the fast answerer answered, cut at 0.5; per fold {min(cuts):.3f}-"
+        f"{max(cuts):.3f}). Scores are SQuAD 2.0's on the reply's short answer; an abstention "
+        "scores 1 on an unanswerable question, 0 on an answerable one. Seconds are per question, "
+        "retrieval included.",
+        "",
+        "| | HasAns F1 | NoAns | overall F1 | abstained | false abstention | answered "
+        "precision | seconds p50 / p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        row("fast (learned as packaged)", FAST, s[FAST]),
+        row("**careful** (fast, then the check)", CAREFUL, s[CAREFUL]),
+        "",
+        f"The check ran on the {a['checked']} questions the fast answerer answered (the others "
+        f"it had abstained on: nothing to check); on them the AUC of p_no for unanswerable is "
+        f"{a['auc_checked']:.3f} (bootstrap 95%: {a['auc_checked_95'][0]:.3f}-"
+        f"{a['auc_checked_95'][1]:.3f}). Out of fold it turned {a['changed_out_of_fold']} fast "
+        f"answers into abstentions. The check alone took {s['check']['p50']:.2f} / "
+        f"{s['check']['p95']:.2f} s (p50 / p95). The cut fitted on all {a['checked']} "
+        f"(qa/careful.json) is **{a['cut']}**.",
+        "",
+        "The alternative, checking an answerer that never abstains (the learned threshold at 0; "
+        "its cut fitted the same way on all questions), scores HasAns F1 "
+        f"{other['HasAns_f1']:.3f}, NoAns {other['NoAns']:.3f}, overall F1 {other['f1']:.3f} "
+        f"(AUC {a['auc_never_abstaining']:.3f}) out of fold, so careful mode keeps the fast "
+        f"answerer's own abstention (chosen by overall F1: {a['chosen']}).",
+        "",
+        "![answered precision against coverage](curve.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _curve_png(path: Path, a: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    v = a["variants"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, label in ((CAREFUL, "careful: fast, then the check"), (COMMITTED, COMMITTED)):
+        points = a["curves"][name]
+        ax.plot([c["coverage"] for c in points], [c["precision"] for c in points], label=label)
+    for name, marker, label in (
+        (FAST, "s", "fast (learned as packaged)"),
+        (CAREFUL, "o", "careful, cut out of fold"),
+    ):
+        ax.plot([v[name]["coverage"]], [v[name]["answered_precision"]], marker, label=label)
+    ax.set_xlabel("coverage (share of questions answered)")
+    ax.set_ylabel("answered precision (mean F1 of answers given)")
+    ax.set_title("Careful mode on the SQuAD 2.0 sample: every cut on p_no")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,364 @@
+"""Careful mode against the fast answer on a seeded sample of a SQuAD 2.0 gold set, and the
+fit of careful mode's cut (qa/careful.json).
+
+    python -m eval.careful_sample --gold ../shared/squad2/gold.jsonl \\
+        --corpus ../shared/squad2/corpus --n 200 \\
+        --out eval/baseline/careful-sample --cut qa/careful.json
+
+The sample is eval/verify_sample.py's (half unanswerable, spread over the articles, seeded),
+asked with retrieval over all its articles indexed together. Every question goes through
+`Assistant.stream(..., answerer="learned", verify=True)`: the fast answer (the learned answerer
+as packaged, its own abstention included) and the check of the passage it cites, timed. For
+the alternative, an answerer that never abstains (the learned threshold at 0) is checked too
+on the questions the fast answerer abstained on.
+
+The cut is a logistic regression of "unanswerable" on p_no, cut where it gives 0.5, fitted
+on the questions it decides: those the fast answerer answered. Every figure in the report is
+out of fold, one fold per article: each article's questions are decided by a cut fitted on
+the other articles. `--cut` writes the cut fitted on all of them, with its provenance.
+`--from-results` refits and rewrites the report from a saved results.json without asking
+the model again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.squad import best_scores, lead
+from eval.verify_sample import auc, bootstrap_auc, sample
+from index.settings import Settings
+
+FAST, CAREFUL, COMMITTED = "fast", "careful", "never abstaining + check"
+
+
+def evaluate(
+    settings: Settings,
+    gold: Path,
+    corpus: Path,
+    workdir: Path,
+    *,
+    n: int,
+    seed: int,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    from index.build import build_index
+    from qa.answer import Answer, Check, Checking
+    from qa.answerers.learned.model import load_model
+    from qa.assistant import Assistant
+    from qa.careful import cited_passage
+
+    raw = gold.read_bytes()
+    items = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line]
+    questions = sample(items, n, seed)
+    scratch = settings.model_copy(update={"data_dir": workdir / "data", "corpus": [corpus]})
+    log(build_index(scratch).summary())
+    committed_path = workdir / "learned-threshold-0.json"
+    committed_model = dataclasses.replace(load_model(settings.learned_model), threshold=0.0)
+    committed_path.write_text(json.dumps(committed_model.to_json()), encoding="utf-8")
+    assistant = Assistant(scratch)
+    committed = Assistant(scratch.model_copy(update={"learned_model": committed_path}))
+    t = time.perf_counter()
+    verifier = assistant.verifier()  # the probe: a backend without logprobs stops here
+    log(f"verifier ready on {verifier.where} in {time.perf_counter() - t:.1f} s")
+    assistant.ask(questions[0]["question"], answerer="learned")  # loads spaCy, untimed
+    rows = []
+    for done, q in enumerate(questions, 1):
+        answers = list(q["answers"])
+        t0 = time.perf_counter()
+        fast: Answer | None = None
+        check: Check | None = None
+        for event in assistant.stream(q["question"], answerer="learned", verify=True):
+            if isinstance(event, Checking):
+                fast, fast_s = event.answer, time.perf_counter() - t0
+            elif isinstance(event, Check):
+                check = event
+        careful_s = time.perf_counter() - t0
+        assert fast is not None and check is not None
+        fast_em, fast_f1 = best_scores(answers, lead(fast.text, fast.abstained))
+        row = {
+            "id": q["id"],
+            "article": q["article"],
+            "answerable": bool(answers),
+            "fast_abstained": fast.abstained,
+            "fast_em": fast_em,
+            "fast_f1": fast_f1,
+            "outcome": check.outcome,
+            "p_no": None if check.p_no is None else round(check.p_no, 6),
+            "fast_seconds": round(fast_s, 3),
+            "careful_seconds": round(careful_s, 3),
+            "check_seconds": round(check.seconds, 3),
+        }
+        if check.outcome == "fallback":
+            raise SystemExit(f"question {q['id']}: the check failed: {check.reason}")
+        if fast.abstained:  # the alternative: what checking a committed answer would give
+            other = committed.ask(q["question"], answerer="learned")
+            passage = cited_passage(other)
+            verdict = verifier.check(other.trace.query, str(passage["text"])) if passage else None
+            em, f1 = best_scores(answers, lead(other.text, other.abstained))
+            row.update(
+                committed_p_no=None if verdict is None else round(verdict.p_no, 6),
+                committed_em=em,
+                committed_f1=f1,
+            )
+        else:
+            row.update(committed_p_no=row["p_no"], committed_em=fast_em, committed_f1=fast_f1)
+        rows.append(row)
+        log(
+            f"[{done}/{len(questions)}] {'answerable' if answers else 'unanswerable'} "
+            f"{check.outcome} p_no {row['p_no']} f1 {fast_f1:.2f} {careful_s:.1f} s"
+        )
+    ids = sorted(r["id"] for r in rows)
+    meta = {
+        "gold": gold.name,
+        "gold_sha256": hashlib.sha256(raw).hexdigest(),
+        "n": len(rows),
+        "seed": seed,
+        "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+        "verifier": settings.verifier,
+        "model": settings.llamacpp_model.name
+        if settings.verifier == "llamacpp" and settings.llamacpp_model
+        else settings.openai_model,
+        "threads": settings.llamacpp_threads,
+        "learned_model": str(settings.learned_model or "packaged"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return {"meta": meta, "rows": rows}
+
+
+# -- the fit -----------------------------------------------------------------------------
+def logistic_cut(p_no: Sequence[float], unanswerable: Sequence[bool]) -> float:
+    """The p_no at which a logistic regression of unanswerable on p_no gives 0.5."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression().fit(np.array([[p] for p in p_no]), np.array(unanswerable))
+    w, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
+    # A model that cannot tell them apart decides nothing: never abstain on p_no.
+    return min(1.0, max(0.0, -b / w)) if w > 0 else 1.0
+
+
+def decide(row: dict[str, Any], variant: str, cut: float) -> dict[str, Any]:
+    """One question's outcome under a variant and cut: abstained, EM, F1."""
+    if variant == FAST:
+        abstain, em, f1 = row["fast_abstained"], row["fast_em"], row["fast_f1"]
+    elif variant == CAREFUL:
+        abstain = row["fast_abstained"] or row["p_no"] > cut
+        em, f1 = row["fast_em"], row["fast_f1"]
+    else:
+        p = row["committed_p_no"]
+        abstain = p is None or p > cut
+        em, f1 = row["committed_em"], row["committed_f1"]
+    if abstain:  # an abstention scores 1 on an unanswerable question, 0 on an answerable one
+        em = f1 = 0.0 if row["answerable"] else 1.0
+    return {"answerable": row["answerable"], "abstained": bool(abstain), "em": em, "f1": f1}
+
+
+def fit_rows(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
+    """The rows a variant's cut is fitted on: the questions its check decides."""
+    if variant == CAREFUL:
+        return [r for r in rows if not r["fast_abstained"]]
+    return [r for r in rows if r["committed_p_no"] is not None]
+
+
+def cut_on(rows: Sequence[dict[str, Any]], variant: str) -> float:
+    chosen = fit_rows(rows, variant)
+    key = "p_no" if variant == CAREFUL else "committed_p_no"
+    return logistic_cut([r[key] for r in chosen], [not r["answerable"] for r in chosen])
+
+
+def out_of_fold(
+    rows: Sequence[dict[str, Any]], variant: str
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Each article's questions decided by a cut fitted on the other articles."""
+    decided: list[dict[str, Any]] = [{} for _ in rows]
+    cuts = {}
+    for article in sorted({r["article"] for r in rows}):
+        cut = cut_on([r for r in rows if r["article"] != article], variant)
+        cuts[article] = round(cut, 4)
+        for i, r in enumerate(rows):
+            if r["article"] == article:
+                decided[i] = decide(r, variant, cut)
+    return decided, cuts
+
+
+def scores(decided: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    has = [d for d in decided if d["answerable"]]
+    no = [d for d in decided if not d["answerable"]]
+    answered = [d for d in decided if not d["abstained"]]
+
+    def mean(xs: Sequence[float]) -> float | None:
+        return round(sum(xs) / len(xs), 4) if xs else None
+
+    return {
+        "HasAns_f1": mean([d["f1"] for d in has]),
+        "NoAns": mean([float(d["abstained"]) for d in no]),
+        "f1": mean([d["f1"] for d in decided]),
+        "exact": mean([d["em"] for d in decided]),
+        "abstention_rate": mean([float(d["abstained"]) for d in decided]),
+        "false_abstention": mean([float(d["abstained"]) for d in has]),
+        "coverage": mean([1.0 for _ in answered] + [0.0] * (len(decided) - len(answered))),
+        "answered_precision": mean([d["f1"] for d in answered]),
+    }
+
+
+def curve(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, float]]:
+    """Answered precision (mean F1 of the answers given) against coverage, over every cut."""
+    key = "p_no" if variant == CAREFUL else "committed_p_no"
+    values = sorted({float(r[key]) for r in rows if r[key] is not None} | {0.0, 1.0})
+    points = []
+    for cut in values:
+        s = scores([decide(r, variant, cut) for r in rows])
+        if s["answered_precision"] is not None:
+            points.append(
+                {"cut": cut, "coverage": s["coverage"], "precision": s["answered_precision"]}
+            )
+    return points
+
+
+def analyse(results: dict[str, Any]) -> dict[str, Any]:
+    from eval.metrics import percentile
+
+    rows = results["rows"]
+    out: dict[str, Any] = {}
+    for variant in (FAST, CAREFUL, COMMITTED):
+        cuts: dict[str, float] = {}
+        if variant == FAST:
+            decided = [decide(r, FAST, 1.0) for r in rows]
+        else:
+            decided, cuts = out_of_fold(rows, variant)
+        out[variant] = {**scores(decided), "cut_per_fold": cuts}
+    checked = fit_rows(rows, CAREFUL)
+    labels = [not r["answerable"] for r in checked]
+    p_no = [float(r["p_no"]) for r in checked]
+    committed = fit_rows(rows, COMMITTED)
+
+    def seconds(key: str) -> dict[str, float | None]:
+        xs = [float(r[key]) for r in rows]
+        p50, p95 = percentile(xs, 50), percentile(xs, 95)
+        return {
+            "p50": None if p50 is None else round(p50, 3),
+            "p95": None if p95 is None else round(p95, 3),
+        }
+
+    careful_decided, _ = out_of_fold(rows, CAREFUL)
+    changed = sum(
+        d["abstained"] and not r["fast_abstained"]
+        for d, r in zip(careful_decided, rows, strict=True)
+    )
+    return {
+        "variants": out,
+        "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[COMMITTED]["f1"] else COMMITTED,
+        "cut": round(cut_on(rows, CAREFUL), 4),
+        "cut_never_abstaining": round(cut_on(rows, COMMITTED), 4),
+        "checked": len(checked),
+        "auc_checked": round(auc(labels, p_no), 4),
+        "auc_checked_95": bootstrap_auc(labels, p_no, results["meta"]["seed"]),
+        "auc_never_abstaining": round(
+            auc(
+                [not r["answerable"] for r in committed],
+                [float(r["committed_p_no"]) for r in committed],
+            ),
+            4,
+        ),
+        "changed_out_of_fold": changed,
+        "seconds": {
+            FAST: seconds("fast_seconds"),
+            CAREFUL: seconds("careful_seconds"),
+            "check": seconds("check_seconds"),
+        },
+        "curves": {CAREFUL: curve(rows, CAREFUL), COMMITTED: curve(rows, COMMITTED)},
+    }
+
+
+def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
+    from qa.careful import FORMAT
+
+    oof = analysis["variants"][CAREFUL]
+    return {
+        "format": FORMAT,
+        "cut": analysis["cut"],
+        "answerer": "learned",
+        "rule": "abstain when the verifier's p_no for the passage the fast answer cites is above "
+        "the cut: where a logistic regression of unanswerable on p_no, fitted on the sample "
+        "questions the fast answerer answered, gives 0.5",
+        "sample": {
+            k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
+        },
+        "model": results["meta"]["model"],
+        "verifier": results["meta"]["verifier"],
+        "learned_model": results["meta"]["learned_model"],
+        "auc": analysis["auc_checked"],
+        "auc_95": analysis["auc_checked_95"],
+        "fitted_on": analysis["checked"],
+        "cut_per_fold": oof["cut_per_fold"],
+        "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},
+        "measured": results["meta"]["created"],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m eval.careful_sample --cut",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from eval.careful_report import write
+
+    p = argparse.ArgumentParser(
+        prog="python -m eval.careful_sample",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--gold", type=Path, help="SQuAD gold JSONL with `article`")
+    p.add_argument("--corpus", type=Path, help="folder of its articles")
+    p.add_argument("--n", type=int, default=200, help="questions, half unanswerable")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("eval-out/careful-sample"))
+    p.add_argument("--cut", type=Path, default=None, help="write the fitted cut file here")
+    p.add_argument(
+        "--from-results", type=Path, default=None, help="refit from a saved results.json"
+    )
+    args = p.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if args.from_results:
+        results = json.loads(args.from_results.read_text(encoding="utf-8"))
+        results = {"meta": results["meta"], "rows": results["rows"]}
+    else:
+        if not args.gold or not args.corpus:
+            p.error("give --gold and --corpus (or --from-results)")
+        with tempfile.TemporaryDirectory(prefix="qa-careful-") as tmp:
+            results = evaluate(
+                Settings(), args.gold, args.corpus, Path(tmp), n=args.n, seed=args.seed, log=log
+            )
+    analysis = analyse(results)
+    paths = write(results, analysis, args.out)
+    if args.cut:
+        data = cut_file(results, analysis)
+        args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        paths.append(args.cut)
+    v = analysis["variants"]
+    for name in (FAST, CAREFUL, COMMITTED):
+        print(
+            f"{name}: HasAns F1 {v[name]['HasAns_f1']}, NoAns {v[name]['NoAns']}, "
+            f"F1 {v[name]['f1']}"
+        )
+    print(
+        f"cut {analysis['cut']} (AUC {analysis['auc_checked']}); wrote "
+        + ", ".join(map(str, paths))
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Careful mode's latency against its floor, and the share of answers its check changed.
+
+The floor is the verifier model's bare evaluation of the very prompt the check sent: the same
+messages posted straight to the same backend for one token, with no log-probabilities and no
+prompt cache (llama.cpp's `cache_prompt: false`), right after the check, question by
+question. llama.cpp also reports its own prompt-evaluation milliseconds; those are kept too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from qa.benchmarks.corpus import workload
+from qa.benchmarks.stats import ratio, summary_ms
+
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
+    from qa.verify import Verifier
+
+WARM_QUESTIONS = 2
+
+
+def floor_once(verifier: Verifier, question: str, passage: str) -> tuple[float, dict[str, Any]]:
+    """Seconds for the backend to evaluate the check's prompt and give one token; and the
+    server's own `timings` (llama.cpp: prompt_n, prompt_ms), empty when it sends none."""
+    import httpx
+
+    from qa.verify import verify_messages
+
+    model: Any = verifier.model
+    key = model.openai_api_key.get_secret_value() if model.openai_api_key else "unused"
+    roles = {"human": "user", "system": "system", "ai": "assistant"}
+    body = {
+        "model": model.model_name,
+        "messages": [
+            {"role": roles[m.type], "content": m.content}
+            for m in verify_messages(question, passage)
+        ],
+        "max_tokens": 1,
+        "temperature": 0.0,
+        "cache_prompt": False,
+    }
+    url = str(model.openai_api_base).rstrip("/") + "/chat/completions"
+    t = time.perf_counter()
+    response = httpx.post(
+        url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=verifier.timeout_s
+    )
+    seconds = time.perf_counter() - t
+    response.raise_for_status()
+    return seconds, dict(response.json().get("timings") or {})
+
+
+def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dict[str, Any]:
+    """`n` distinct questions in careful mode (the fast answer, then its check), each check
+    followed by its floor."""
+    from index.errors import NewsQAError
+    from qa.verify import Verifier
+
+    try:
+        verifier = assistant.verifier()
+        cut = assistant.careful_cut()
+    except NewsQAError as exc:
+        return {"skipped": f"careful mode was not measured: {exc}"}
+    if not isinstance(verifier, Verifier):
+        return {"skipped": "careful mode was not measured: its verifier is not an HTTP backend"}
+    for question in questions[:WARM_QUESTIONS]:
+        assistant.ask(question, verify=True)
+    careful_s: list[float] = []
+    check_s: list[float] = []
+    floor_s: list[float] = []
+    server_prompt_ms: list[float] = []
+    prompt_tokens: list[float] = []
+    outcomes: dict[str, int] = {}
+    for question in workload(questions, n, offset=WARM_QUESTIONS):
+        t = time.perf_counter()
+        answer = assistant.ask(question, verify=True)
+        careful_s.append(time.perf_counter() - t)
+        found = answer.check
+        assert found is not None
+        outcomes[found.outcome] = outcomes.get(found.outcome, 0) + 1
+        if found.outcome not in ("kept", "abstained"):
+            continue
+        check_s.append(answer.timings_ms["check_ms"] / 1000)
+        passage = next(
+            p["text"]
+            for p in answer.trace.passages
+            if p["article_id"] == found.article_id and p["start"] == found.start
+        )
+        seconds, timings = floor_once(verifier, answer.trace.query, str(passage))
+        floor_s.append(seconds)
+        if "prompt_ms" in timings:
+            server_prompt_ms.append(float(timings["prompt_ms"]))
+            prompt_tokens.append(float(timings.get("prompt_n") or 0))
+    answered = len(careful_s)
+    out: dict[str, Any] = {
+        "questions": answered,
+        "verifier": verifier.where,
+        "cut": cut.p_no,
+        "outcomes": dict(sorted(outcomes.items())),
+        "changed_share": round(outcomes.get("abstained", 0) / answered, 3) if answered else None,
+        "careful": summary_ms(careful_s),
+    }
+    if not check_s:
+        return {**out, "skipped": "no answer was checked (every fast answer abstained)"}
+    check, floor = summary_ms(check_s), summary_ms(floor_s)
+    out.update(
+        checked=len(check_s),
+        check=check,
+        floor=floor,
+        check_ratio_to_floor=ratio(check["p50_ms"], floor["p50_ms"]),
+        check_ratio_to_floor_p95=ratio(check["p95_ms"], floor["p95_ms"]),
+        careful_ratio_to_floor=ratio(out["careful"]["p50_ms"], floor["p50_ms"]),
+    )
+    if server_prompt_ms:
+        from statistics import median
+
+        out["server_prompt_ms_p50"] = round(median(server_prompt_ms), 1)
+        out["prompt_tokens_p50"] = round(median(prompt_tokens), 1)
+        out["check_ratio_to_server_prompt"] = ratio(check["p50_ms"], median(server_prompt_ms))
+    return out
