@@ -3,12 +3,13 @@
 Every SQuAD 2.0 file (`--squad`) is indexed alone in a scratch data directory, as `qa eval
 --squad` does; gold-schema files (`--gold`) are asked against the configured corpus. For
 every question the passages are retrieved and read exactly as when answering, and each
-candidate span is labelled with its SQuAD F1 against the gold answers. Two logistic
-regressions are fitted: which span answers, and whether the best span should be given at
-all. Folds are grouped by article: each article is scored by models fitted on the others,
-and the abstention threshold of each fold is chosen on its fitting articles alone (their
-own out-of-fold predictions). The final models are then fitted on everything; the file
-records the inputs' SHA-256, the seed, the feature names and the cross-validated figures.
+candidate span is labelled with its SQuAD F1 against the gold answers. Two models are
+fitted: a ranker of each question's spans (LightGBM's LambdaRank), and a logistic regression
+deciding whether the best span should be given at all. Folds are grouped by article: each
+article is scored by models fitted on the others, and the abstention threshold of each fold
+is chosen on its fitting articles alone (their own out-of-fold predictions). The final
+models are then fitted on everything; the file records the inputs' SHA-256, the seed, the
+feature names and the cross-validated figures.
 """
 
 from __future__ import annotations
@@ -29,21 +30,26 @@ from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
 from qa.answerers.learned.compose import lead_span, pick, sentence_led
 from qa.answerers.learned.features import Features, question_features
-from qa.answerers.learned.model import AnswererModel, Linear
+from qa.answerers.learned.model import AnswererModel, Linear, Ranker, SpanModel
 from qa.answerers.learned.pipeline import Reader, Reading
 
-# The span model's hyperparameters are chosen by leave-one-article-out F1 from this grid:
-# the regularisation strength, and how closely a span must match the gold answer (its F1)
-# to count as a positive example.
-GRID_C = (0.1, 1.0)
-GRID_LABEL_F1 = (0.5, 0.8, 1.0)
+# The span ranker's hyperparameters are chosen by F1 on held-out articles from this grid:
+# the leaves of each tree and the number of trees.
+GRID_LEAVES = (7, 15)
+GRID_ROUNDS = (150, 300)
 ANSWERABLE_C = 1.0
+# A span's relevance for the ranker: 2 when it is a gold answer (F1 1), 1 when it overlaps
+# one by half, else 0; questions with no span of relevance 1 teach no ranking.
+RELEVANT_F1 = (0.5, 1.0)
+# Rows a leaf needs (a twentieth of them in a smaller fit); a feature seen in fewer rows can
+# split nothing, so it is left out.
+MIN_DATA_IN_LEAF = 50
 
 
 @dataclass(frozen=True)
 class Hyper:
-    c: float = 0.1
-    label_f1: float = 0.8
+    leaves: int = 15
+    rounds: int = 300
 
 
 @dataclass
@@ -137,15 +143,54 @@ def _fit_linear(rows: Sequence[Features], y: Sequence[int], seed: int, c: float)
     return Linear(weights, round(float(lr.intercept_[0]), 6))
 
 
-def fit_span(examples: Sequence[Example], seed: int, hyper: Hyper) -> Linear:
+def relevance(f1: float) -> int:
+    return sum(int(f1 >= t - 1e-9) for t in RELEVANT_F1)
+
+
+def fit_span(examples: Sequence[Example], seed: int, hyper: Hyper) -> SpanModel:
+    """A LambdaRank ranker of each question's candidates (LightGBM, one thread, deterministic),
+    fitted on the answerable questions some span answers."""
+    import lightgbm
+    from sklearn.feature_extraction import DictVectorizer
+
     rows: list[Features] = []
     y: list[int] = []
+    groups: list[int] = []
     for ex in examples:
-        if not ex.answers or not len(ex.f1) or ex.f1.max() < hyper.label_f1 - 1e-9:
+        if not ex.answers or not len(ex.f1) or ex.f1.max() < RELEVANT_F1[0] - 1e-9:
             continue  # nothing to learn about ranking from a question no span answers
         rows.extend(ex.reading.features)
-        y.extend(int(v >= hyper.label_f1 - 1e-9) for v in ex.f1)
-    return _fit_linear(rows, y, seed, hyper.c)
+        y.extend(relevance(float(v)) for v in ex.f1)
+        groups.append(len(ex.f1))
+    if len(set(y)) < 2:  # too little data to tell spans apart: every span scores the same
+        return Linear({}, 0.0)
+    vec = DictVectorizer(sparse=True, sort=True)
+    x = vec.fit_transform(rows).tocsc()
+    seen = np.asarray((x != 0).sum(axis=0)).ravel()
+    leaf = max(1, min(MIN_DATA_IN_LEAF, len(rows) // 20))
+    keep = np.flatnonzero(seen >= leaf)
+    if not len(keep):
+        return Linear({}, 0.0)
+    names = tuple(str(n) for n in vec.get_feature_names_out()[keep])
+    params = {
+        "objective": "lambdarank",
+        "lambdarank_truncation_level": 10,
+        "learning_rate": 0.05,
+        "num_leaves": hyper.leaves,
+        "min_data_in_leaf": leaf,
+        "min_sum_hessian_in_leaf": 1e-3,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "num_threads": 1,
+        "deterministic": True,
+        "force_row_wise": True,
+        "seed": seed,
+        "verbose": -1,
+    }
+    data = lightgbm.Dataset(x[:, keep].tocsr(), np.asarray(y), group=groups, params={"verbose": -1})
+    booster = lightgbm.train(params, data, num_boost_round=hyper.rounds)
+    return Ranker(names, booster.model_to_string())
 
 
 INNER_FOLDS = 4  # folds of articles for choices made inside the fitting data
@@ -185,19 +230,19 @@ def span_f1_by_article(examples: Sequence[Example], seed: int, hyper: Hyper) -> 
 def select_hyper(
     examples: Sequence[Example], seed: int, log: Callable[[str], None]
 ) -> tuple[Hyper, dict[str, float]]:
-    tried = {}
-    for c in GRID_C:
-        for label in GRID_LABEL_F1:
-            h = Hyper(c, label)
-            tried[f"C={c} label_f1={label}"] = round(span_f1_by_article(examples, seed, h), 4)
-            log(f"span model C={c} label_f1={label}: {tried[f'C={c} label_f1={label}']}")
-    best = max(tried, key=lambda k: tried[k])
-    c_part, label_part = best.split()
-    return Hyper(float(c_part[2:]), float(label_part[9:])), tried
+    tried: dict[str, float] = {}
+    chosen: dict[str, Hyper] = {}
+    for leaves in GRID_LEAVES:
+        for rounds in GRID_ROUNDS:
+            h, key = Hyper(leaves, rounds), f"leaves={leaves} rounds={rounds}"
+            tried[key] = round(span_f1_by_article(examples, seed, h), 4)
+            chosen[key] = h
+            log(f"span ranker {key}: {tried[key]}")
+    return chosen[max(tried, key=lambda k: tried[k])], tried
 
 
-def best_span(model: Linear, ex: Example) -> tuple[int, list[float]]:
-    scores = [model.logit(f) for f in ex.reading.features]
+def best_span(model: SpanModel, ex: Example) -> tuple[int, list[float]]:
+    scores = model.scores(ex.reading.features)
     return (int(np.argmax(scores)) if scores else -1), scores
 
 
@@ -208,7 +253,7 @@ class GateRow:
     label: int  # 1: the reply answers (its lead overlaps the gold by half, or holds it)
 
 
-def question_row(ex: Example, span: Linear, sentence_types: frozenset[str]) -> GateRow:
+def question_row(ex: Example, span: SpanModel, sentence_types: frozenset[str]) -> GateRow:
     """The abstention model's features, the reply's F1 and whether it answers."""
     i, scores = best_span(span, ex)
     best = ex.reading.spans[i][0] if i >= 0 else None
@@ -236,7 +281,9 @@ def fit_answerable(rows: Sequence[GateRow], seed: int) -> Linear:
 MIN_TYPE_QUESTIONS = 10
 
 
-def choose_sentence_types(examples: Sequence[Example], spans: Sequence[Linear]) -> frozenset[str]:
+def choose_sentence_types(
+    examples: Sequence[Example], spans: Sequence[SpanModel]
+) -> frozenset[str]:
     """`spans[i]` is the span model that did not see `examples[i]`."""
     by_type: dict[str, list[tuple[float, float]]] = {}
     for ex, span in zip(examples, spans, strict=True):
@@ -284,9 +331,9 @@ def choose_threshold(
     return best_t
 
 
-def _oof_spans(examples: Sequence[Example], seed: int, hyper: Hyper) -> list[Linear]:
+def _oof_spans(examples: Sequence[Example], seed: int, hyper: Hyper) -> list[SpanModel]:
     """For each question, a span model fitted on the folds of articles without it."""
-    out: list[Linear | None] = [None] * len(examples)
+    out: list[SpanModel | None] = [None] * len(examples)
     for held in folds(examples, INNER_FOLDS):
         span = fit_span([ex for ex in examples if ex.group not in held], seed, hyper)
         for i, ex in enumerate(examples):
@@ -495,14 +542,22 @@ def fit_examples(
     info = {
         "data": [{"file": Path(p_).name, "sha256": sha256(Path(p_))} for p_ in inputs],
         "seed": seed,
-        "span_model": {"C": hyper.c, "label_f1": hyper.label_f1, "grid": tried},
+        "span_model": {
+            "kind": "lightgbm lambdarank" if isinstance(span, Ranker) else "constant",
+            "leaves": hyper.leaves,
+            "rounds": hyper.rounds,
+            "relevant_f1": list(RELEVANT_F1),
+            "grid": tried,
+        },
         "answerable_model": {"C": ANSWERABLE_C, "label_f1": 0.5},
         "max_false_abstention": max_false_abstention,
         "questions": len(examples),
         "set_questions": len(sets),
         "set_margins": margins,
         "features": {
-            "span": sorted(span.weights),
+            "span": sorted(
+                span.features if isinstance(span, Ranker) else span.to_json()["weights"]
+            ),
             "answerable": sorted(gate.weights),
         },
         "cross_validated": {k: v for k, v in cv.items() if k not in {"predictions"}},
@@ -529,7 +584,9 @@ def set_f1(ex: Example, chosen: Sequence[int]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def choose_margin(span: Linear, sets: Sequence[Example]) -> tuple[float | None, dict[str, float]]:
+def choose_margin(
+    span: SpanModel, sets: Sequence[Example]
+) -> tuple[float | None, dict[str, float]]:
     usable = [ex for ex in sets if len(ex.f1)]
     if not usable:
         return None, {}

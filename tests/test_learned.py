@@ -403,6 +403,42 @@ def test_a_model_file_keeps_its_set_margin_and_sentence_types(tmp_path: Path) ->
     assert (model.set_margin, model.sentence_types) == (1.5, ("how", "why"))
 
 
+def test_the_span_ranker_reads_its_own_columns_and_survives_a_round_trip() -> None:
+    import lightgbm
+    import numpy as np
+
+    from qa.answerers.learned.model import Ranker, span_from_json
+
+    # Ten questions of four spans each: the one with "good" set is the answer.
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 2))
+    x[::4, 0] += 1.0
+    y = np.zeros(40, dtype=int)
+    y[::4] = 2
+    params = {"objective": "lambdarank", "min_data_in_leaf": 2, "verbose": -1, "num_threads": 1}
+    booster = lightgbm.train(params, lightgbm.Dataset(x, y, group=[4] * 10), num_boost_round=20)
+    ranker = Ranker(("good", "noise"), booster.model_to_string())
+    rows = [{"noise": 0.5, "unknown": 3.0}, {"good": 1.5, "noise": 0.5}]
+    scores = ranker.scores(rows)
+    assert scores[1] > scores[0]  # a name the model was not fitted on changes nothing
+    assert ranker.scores([]) == []
+    again = span_from_json(json.loads(json.dumps(ranker.to_json())))
+    assert again.scores(rows) == scores
+
+
+def test_a_model_file_of_the_first_format_still_reads(tmp_path: Path) -> None:
+    from qa.answerers.learned.model import Linear, load_model
+
+    path = tmp_path / "old.json"
+    linear = {"bias": 0.0, "weights": {"c_len": -1.0}}
+    old = {"format": "newsqa-learned-answerer/1", "span": linear}
+    old["answerable"] = {**linear, "threshold": 0.5}
+    path.write_text(json.dumps(old))
+    model = load_model(path)
+    assert isinstance(model.span, Linear)
+    assert model.span.scores([{"c_len": 1.0}, {"c_len": 2.0}]) == [-1.0, -2.0]
+
+
 @pytest.mark.slow
 def test_the_types_the_model_names_are_answered_with_the_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     settings = _corpus(

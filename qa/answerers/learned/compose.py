@@ -35,7 +35,7 @@ def _quote(text: str) -> str:
 def decide(reading: Reading, model: AnswererModel) -> tuple[int, float, list[float]]:
     """The best span's index (-1: none), the probability that it answers, and every span's
     score."""
-    scores = [model.span.logit(f) for f in reading.features]
+    scores = model.span.scores(reading.features)
     if not scores:
         return -1, 0.0, scores
     best = max(range(len(scores)), key=lambda i: (scores[i], -i))

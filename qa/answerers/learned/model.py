@@ -1,20 +1,35 @@
-"""The fitted models, read from a JSON file: two logistic regressions over named features
-(which span answers; whether to answer at all) and the abstention threshold. `qa fit`
+"""The fitted models, read from a JSON file: a ranker of candidate spans (gradient-boosted
+trees, LightGBM's LambdaRank, kept in LightGBM's own text format), a logistic regression
+deciding whether to answer at all, and its threshold. Both read named features. `qa fit`
 writes the file; it records the data it was fitted on, the seed and the cross-validated
-figures beside the weights."""
+figures beside the models."""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import lightgbm
 
 from index.errors import NewsQAError
 
-FORMAT = "newsqa-learned-answerer/1"
+FORMAT = "newsqa-learned-answerer/2"
+# Format 1 held a logistic regression as the span model; it still reads.
+READS = frozenset({FORMAT, "newsqa-learned-answerer/1"})
+
+
+class SpanModel(Protocol):
+    def scores(self, rows: Sequence[dict[str, float]]) -> list[float]: ...
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,9 @@ class Linear:
         z = self.logit(features)
         return 1 / (1 + math.exp(-z)) if z > -50 else 0.0
 
+    def scores(self, rows: Sequence[dict[str, float]]) -> list[float]:
+        return [self.logit(f) for f in rows]
+
     def to_json(self) -> dict[str, Any]:
         return {"bias": self.bias, "weights": dict(sorted(self.weights.items()))}
 
@@ -39,8 +57,59 @@ class Linear:
 
 
 @dataclass(frozen=True)
+class Ranker:
+    """Trees over the named features `features` (column i of the booster is features[i]);
+    a higher score ranks a span higher among one question's candidates. The scores are
+    not probabilities: they only order, and the gate reads the best and its gap."""
+
+    features: tuple[str, ...]
+    booster: str  # LightGBM's text model format (not pickle)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.features)}
+
+    @cached_property
+    def _model(self) -> lightgbm.Booster:
+        import lightgbm
+
+        return lightgbm.Booster(model_str=self.booster)
+
+    def scores(self, rows: Sequence[dict[str, float]]) -> list[float]:
+        if not rows:
+            return []
+        from scipy.sparse import csr_matrix
+
+        cols = self._columns
+        data, ri, ci = [], [], []
+        for r, f in enumerate(rows):
+            for k, v in f.items():
+                j = cols.get(k)
+                if j is not None and v:
+                    data.append(v)
+                    ri.append(r)
+                    ci.append(j)
+        x = csr_matrix((data, (ri, ci)), shape=(len(rows), len(self.features)), dtype="float64")
+        with self._lock:  # one booster shared by the server's threads
+            got = self._model.predict(x, num_threads=1)
+        return [float(v) for v in got]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "lightgbm", "features": list(self.features), "booster": self.booster}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ranker:
+        return cls(tuple(str(n) for n in data["features"]), str(data["booster"]))
+
+
+def span_from_json(data: dict[str, Any]) -> SpanModel:
+    return Ranker.from_json(data) if data.get("kind") == "lightgbm" else Linear.from_json(data)
+
+
+@dataclass(frozen=True)
 class AnswererModel:
-    span: Linear
+    span: SpanModel
     answerable: Linear
     threshold: float  # answer when the answerable probability reaches this
     info: dict[str, Any]
@@ -62,13 +131,13 @@ class AnswererModel:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnswererModel:
-        if data.get("format") != FORMAT:
+        if data.get("format") not in READS:
             raise NewsQAError(f"Not a newsqa answerer model (format {data.get('format')!r}).")
         parts = {"format", "span", "answerable", "set_margin", "sentence_types"}
         info = {k: v for k, v in data.items() if k not in parts}
         margin = data.get("set_margin")
         return cls(
-            Linear.from_json(data["span"]),
+            span_from_json(data["span"]),
             Linear.from_json(data["answerable"]),
             float(data["answerable"]["threshold"]),
             info,
