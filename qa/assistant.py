@@ -39,6 +39,9 @@ class Assistant:
         self._answerers: dict[str, Answerer] = {}
         self._refs: tuple[IndexSnapshot, ArticleRefs] | None = None
         self._verifier: Checker | None = verifier
+        # Its own lock: loading it can take seconds (a model, a probe up to its timeout), and
+        # answers that do not ask for a check must not wait behind that.
+        self._verifier_lock = threading.Lock()
         self._cut: Cut | None = None
 
     # -- resources -------------------------------------------------------------------
@@ -91,7 +94,7 @@ class Assistant:
         """Careful mode's verifier, loaded and probed on first use (BackendError if it cannot
         serve; the next call tries again, so a backend started later is picked up)."""
         if self._verifier is None:
-            with self._lock:
+            with self._verifier_lock:
                 if self._verifier is None:
                     from qa.verify import load_verifier
 
