@@ -67,8 +67,14 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         "The alternative, checking an answerer that never abstains (the learned threshold at 0; "
         "its cut fitted the same way on all questions), scores HasAns F1 "
         f"{other['HasAns_f1']:.3f}, NoAns {other['NoAns']:.3f}, overall F1 {other['f1']:.3f} "
-        f"(AUC {a['auc_never_abstaining']:.3f}) out of fold, so careful mode keeps the fast "
-        f"answerer's own abstention (chosen by overall F1: {a['chosen']}).",
+        f"(AUC {a['auc_never_abstaining']:.3f}) out of fold. By overall F1 the better of the "
+        f"two is: {a['chosen']}"
+        + (
+            "."
+            if a["chosen"] == CAREFUL
+            else " (careful mode still keeps the fast answerer's own abstention; switching "
+            "it needs the cut refitted for that variant)."
+        ),
         "",
         "![answered precision against coverage](curve.png)",
         "",
