@@ -23,7 +23,6 @@ the model again.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import sys
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from eval.squad import best_scores, lead
-from eval.verify_sample import auc, bootstrap_auc, sample
+from eval.verify_sample import auc, bootstrap_auc, prepare
 from index.settings import Settings
 
 FAST, CAREFUL, COMMITTED = "fast", "careful", "never abstaining + check"
@@ -53,22 +52,12 @@ def evaluate(
     seed: int,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    from index.build import build_index
     from qa.answer import Answer, Check, Checking
-    from qa.answerers.learned.model import load_model
     from qa.assistant import Assistant
     from qa.careful import cited_passage
 
-    raw = gold.read_bytes()
-    items = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line]
-    questions = sample(items, n, seed)
-    scratch = settings.model_copy(update={"data_dir": workdir / "data", "corpus": [corpus]})
-    log(build_index(scratch).summary())
-    committed_path = workdir / "learned-threshold-0.json"
-    committed_model = dataclasses.replace(load_model(settings.learned_model), threshold=0.0)
-    committed_path.write_text(json.dumps(committed_model.to_json()), encoding="utf-8")
+    questions, scratch, committed = prepare(settings, gold, corpus, workdir, n, seed, log)
     assistant = Assistant(scratch)
-    committed = Assistant(scratch.model_copy(update={"learned_model": committed_path}))
     t = time.perf_counter()
     verifier = assistant.verifier()  # the probe: a backend without logprobs stops here
     log(f"verifier ready on {verifier.where} in {time.perf_counter() - t:.1f} s")
@@ -122,7 +111,7 @@ def evaluate(
     ids = sorted(r["id"] for r in rows)
     meta = {
         "gold": gold.name,
-        "gold_sha256": hashlib.sha256(raw).hexdigest(),
+        "gold_sha256": hashlib.sha256(gold.read_bytes()).hexdigest(),
         "n": len(rows),
         "seed": seed,
         "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),

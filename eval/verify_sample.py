@@ -111,6 +111,29 @@ def grouped_fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def prepare(
+    settings: Settings, gold: Path, corpus: Path, workdir: Path, n: int, seed: int, log: Any
+) -> tuple[list[dict[str, Any]], Settings, Any]:
+    """The seeded sample, the scratch settings with its articles indexed, and an assistant
+    whose learned answerer never abstains (its threshold at 0)."""
+    from index.build import build_index
+    from qa.answerers.learned.model import load_model
+    from qa.assistant import Assistant
+
+    items = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
+    questions = sample(items, n, seed)
+    scratch = settings.model_copy(update={"data_dir": workdir / "data", "corpus": [corpus]})
+    log(build_index(scratch).summary())
+    committed_path = workdir / "learned-threshold-0.json"
+    committed_model = dataclasses.replace(load_model(settings.learned_model), threshold=0.0)
+    committed_path.write_text(json.dumps(committed_model.to_json()), encoding="utf-8")
+    return (
+        questions,
+        scratch,
+        Assistant(scratch.model_copy(update={"learned_model": committed_path})),
+    )
+
+
 def evaluate(
     settings: Settings,
     gold: Path,
@@ -121,20 +144,11 @@ def evaluate(
     seed: int,
     log: Any = print,
 ) -> dict[str, Any]:
-    from index.build import build_index
-    from qa.answerers.learned.model import load_model
     from qa.assistant import Assistant
     from qa.verify import load_verifier
 
-    items = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
-    questions = sample(items, n, seed)
-    scratch = settings.model_copy(update={"data_dir": workdir / "data", "corpus": [corpus]})
-    log(build_index(scratch).summary())
-    committed_path = workdir / "learned-threshold-0.json"
-    committed_model = dataclasses.replace(load_model(settings.learned_model), threshold=0.0)
-    committed_path.write_text(json.dumps(committed_model.to_json()), encoding="utf-8")
+    questions, scratch, committed = prepare(settings, gold, corpus, workdir, n, seed, log)
     fast = Assistant(scratch)
-    committed = Assistant(scratch.model_copy(update={"learned_model": committed_path}))
     t = time.perf_counter()
     verifier = load_verifier(scratch)  # the probe: a backend without logprobs stops here
     log(f"verifier ready on {verifier.where} in {time.perf_counter() - t:.1f} s")
