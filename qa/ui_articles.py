@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import gradio as gr
 
@@ -19,6 +19,8 @@ from index.errors import NewsQAError
 if TYPE_CHECKING:
     from index.settings import Settings
     from qa.library import Library
+
+Stage = Literal["working", "added", "failed"]
 
 CSS = """
 .nq-articles table { width: 100%; border-collapse: collapse; font-size: 0.9rem; }
@@ -74,34 +76,11 @@ def articles_tab(
 
     def add(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> Iterator[Any]:  # noqa: B008
         """Index the chosen files; answerable as soon as this finishes."""
-        paths = [Path(f) for f in files or []]
-        if not paths:
-            yield "Choose one or more files first.", gr.skip(), gr.skip(), gr.skip()
-            return
-        names = ", ".join(p.name for p in paths)
-        yield f"Indexing {len(paths)} file(s): {_md(names)} …", gr.skip(), gr.skip(), gr.skip()
-
-        def embedding(done: int, total: int) -> None:
-            progress(done / max(total, 1), desc=f"Embedded {done}/{total} new passages")
-
-        try:
-            progress(0, desc="Loading the embedding model")
-            library.embedder()  # slow only on the first upload of the process
-            progress(0, desc="Extracting, chunking and embedding")
-            uploads = [Upload(p.name, p.read_bytes()) for p in paths]
-            report = library.add(uploads, progress=embedding)
-        except NewsQAError as exc:
-            yield f"**Not added.** {_md(str(exc))}", *listing(), gr.skip()
-            return
-        lines = [
-            f"**Added {len(report.indexed)} article(s)** in {report.seconds:.1f}s; "
-            "ask about them in the Chat tab.\n"
-        ]
-        lines += [f"- {_md(a['title'])} (`{_md(a['article_id'])}`)" for a in report.indexed]
-        if report.skipped:
-            lines.append(f"\n**Skipped {len(report.skipped)}:**\n")
-            lines += [f"- `{_md(s.name)}`: {_md(s.reason)}" for s in report.skipped]
-        yield "\n".join(lines), *listing(), None
+        for message, stage in add_messages(library, files, progress):
+            if stage == "working":
+                yield message, gr.skip(), gr.skip(), gr.skip()
+            else:  # the list is read again; the chosen files are cleared once added
+                yield message, *listing(), None if stage == "added" else gr.skip()
 
     def ask_remove(article_id: str | None) -> tuple[Any, Any, Any]:
         if not article_id:
@@ -167,6 +146,42 @@ def articles_tab(
     )
     no.click(lambda: gr.update(visible=False), None, [confirm_row], api_visibility="private")
     return listing, [table, choice]
+
+
+def add_messages(
+    library: Library, files: list[str] | None, progress: Callable[..., Any]
+) -> Iterator[tuple[str, Stage]]:
+    """The status messages of one upload, in order, each with its stage: what is being
+    indexed ("working"), then what was added and skipped ("added") or why nothing was
+    ("failed")."""
+    paths = [Path(f) for f in files or []]
+    if not paths:
+        yield "Choose one or more files first.", "working"
+        return
+    names = ", ".join(p.name for p in paths)
+    yield f"Indexing {len(paths)} file(s): {_md(names)} …", "working"
+
+    def embedding(done: int, total: int) -> None:
+        progress(done / max(total, 1), desc=f"Embedded {done}/{total} new passages")
+
+    try:
+        progress(0, desc="Loading the embedding model")
+        library.embedder()  # slow only on the first upload of the process
+        progress(0, desc="Extracting, chunking and embedding")
+        uploads = [Upload(p.name, p.read_bytes()) for p in paths]
+        report = library.add(uploads, progress=embedding)
+    except NewsQAError as exc:
+        yield f"**Not added.** {_md(str(exc))}", "failed"
+        return
+    lines = [
+        f"**Added {len(report.indexed)} article(s)** in {report.seconds:.1f}s; "
+        "ask about them in the Chat tab.\n"
+    ]
+    lines += [f"- {_md(a['title'])} (`{_md(a['article_id'])}`)" for a in report.indexed]
+    if report.skipped:
+        lines.append(f"\n**Skipped {len(report.skipped)}:**\n")
+        lines += [f"- `{_md(s.name)}`: {_md(s.reason)}" for s in report.skipped]
+    yield "\n".join(lines), "added"
 
 
 def _md(text: str) -> str:

@@ -4,6 +4,7 @@ confirmation, and ask again: the assistant now abstains."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,8 +103,11 @@ def test_upload_ask_remove_ask_again(page: Any, server: Server, tmp_path: Path) 
     page.wait_for_function(
         "(sel) => document.querySelector(sel).innerText.includes('Added')", arg=STATUS
     )
-    seen = " ".join(page.evaluate("window.__seen"))
-    assert f"Indexing 2 file(s): {PDF_ID}, binary.pdf" in seen
+    # The page showed it working (the indexing message or the running timer) before the
+    # result. Which frames a fast upload paints is up to the browser; the messages' order is
+    # tested without one (test_articles_index).
+    working = [s for s in page.evaluate("window.__seen") if "Added" not in s]
+    assert any("Indexing 2 file(s)" in s or re.search(r"\d\.\ds", s) for s in working), working
     status = page.locator(STATUS).inner_text()
     assert "Added 1 article(s)" in status and PDF_ID in status
     assert "binary.pdf" in status and "not a PDF" in status

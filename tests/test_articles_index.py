@@ -20,7 +20,7 @@ from index.build import build_index
 from index.errors import NewsQAError
 from index.settings import Settings
 from index.store import current_generation, open_index
-from tests.articles_data import NEWS_PAGE, make_pdf
+from tests.articles_data import BINARY_PDF, NEWS_PAGE, make_pdf
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow
@@ -104,3 +104,31 @@ def test_a_failed_upload_leaves_everything_as_it_was(settings: Settings, embedde
     remove_article(settings, "news_page.html", embedder=embedder)
     assert list((settings.data_dir / "articles").iterdir()) == []  # swept
     assert summaries(open_index(settings)) == before
+
+
+def test_the_articles_tab_says_what_it_indexes_before_what_it_added(
+    settings: Settings, embedder: Any, tmp_path: Path
+) -> None:
+    """The tab's status messages in order (the browser may paint a fast upload's first
+    message and its last in one frame, so the order is checked here)."""
+    from qa.assistant import Assistant
+    from qa.library import Library
+    from qa.ui_articles import add_messages
+
+    pdf = make_pdf(tmp_path / "orchard report.pdf")
+    shown: list[str] = []
+    library = Library(Assistant(settings), embedder=embedder)
+    messages = list(
+        add_messages(
+            library, [str(pdf), str(BINARY_PDF)], lambda *a, **kw: shown.append(kw["desc"])
+        )
+    )
+    assert messages[0] == ("Indexing 2 file(s): orchard report.pdf, binary.pdf …", "working")
+    last, stage = messages[-1]
+    assert stage == "added" and len(messages) == 2
+    assert "Added 1 article(s)" in last and "orchard report.pdf" in last
+    assert "binary.pdf" in last and "not a PDF" in last
+    assert shown[0] == "Loading the embedding model" and shown[-1].startswith("Embedded ")
+    nothing = list(add_messages(library, [], print))
+    assert nothing == [("Choose one or more files first.", "working")]
+    assert "orchard report.pdf" in _ids(settings)
