@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.careful_sample import CAREFUL, COMMITTED, FAST
+from eval.careful_sample import CAREFUL, FAST, GATED
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
@@ -32,20 +32,22 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         )
 
     cuts = v[CAREFUL]["cut_per_fold"].values()
-    other = v[COMMITTED]
+    other = v[GATED]
     lines = [
         "# Careful mode against the fast answer, on a sample of SQuAD 2.0",
         "",
         f"{meta['n']} questions of `{meta['gold']}` (seed {meta['seed']}, half unanswerable, "
         "from all its articles, retrieval over them all indexed together; ids checksum "
         f"`{meta['ids_sha256'][:16]}…`), {meta['created']}. The fast answer is the learned "
-        f"answerer as packaged; careful mode checks the passage it cites with {meta['verifier']} "
-        f"({meta['model']}, {meta['threads']} threads) and abstains when p_no is above the cut. "
+        f"answerer as packaged; careful mode checks the passage its candidate cites (the answer "
+        "it gives, or the one its gate withheld) with "
+        f"{meta['verifier']} ({meta['model']}, {meta['threads']} threads): above the cut on p_no "
+        "it abstains, otherwise it answers with that candidate. "
         "Made by `python -m eval.careful_sample` (eval/careful_sample.py).",
         "",
         "Every careful figure is **out of fold**: each article's questions are decided by a cut "
         "fitted on the other articles (a logistic regression of unanswerable on p_no over the "
-        f"questions the fast answerer answered, cut at 0.5; per fold {min(cuts):.3f}-"
+        f"questions with a candidate, cut at 0.5; per fold {min(cuts):.3f}-"
         f"{max(cuts):.3f}). Scores are SQuAD 2.0's on the reply's short answer; an abstention "
         "scores 1 on an unanswerable question, 0 on an answerable one. Seconds are per question, "
         "retrieval included.",
@@ -56,24 +58,24 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         row("fast (learned as packaged)", FAST, s[FAST]),
         row("**careful** (fast, then the check)", CAREFUL, s[CAREFUL]),
         "",
-        f"The check ran on the {a['checked']} questions the fast answerer answered (the others "
-        f"it had abstained on: nothing to check); on them the AUC of p_no for unanswerable is "
-        f"{a['auc_checked']:.3f} (bootstrap 95%: {a['auc_checked_95'][0]:.3f}-"
-        f"{a['auc_checked_95'][1]:.3f}). Out of fold it turned {a['changed_out_of_fold']} fast "
-        f"answers into abstentions. The check alone took {s['check']['p50']:.2f} / "
-        f"{s['check']['p95']:.2f} s (p50 / p95). The cut fitted on all {a['checked']} "
-        f"(qa/careful.json) is **{a['cut']}**.",
+        f"The check ran on the {a['checked']} questions with a candidate answer; on them the AUC "
+        f"of p_no for unanswerable is {a['auc_checked']:.3f} (bootstrap 95%: "
+        f"{a['auc_checked_95'][0]:.3f}-{a['auc_checked_95'][1]:.3f}). Out of fold it changed "
+        f"{a['changed_out_of_fold']} fast answers (an answer into an abstention, or the other "
+        f"way). The check alone took {s['check']['p50']:.2f} / {s['check']['p95']:.2f} s "
+        f"(p50 / p95). The cut fitted on all {a['checked']} (qa/careful.json) is "
+        f"**{a['cut']}**.",
         "",
-        "The alternative, checking an answerer that never abstains (the learned threshold at 0; "
-        "its cut fitted the same way on all questions), scores HasAns F1 "
+        "The alternative, checking only the answers the fast answerer's own gate lets through "
+        "(its cut fitted the same way on those), scores HasAns F1 "
         f"{other['HasAns_f1']:.3f}, NoAns {other['NoAns']:.3f}, overall F1 {other['f1']:.3f} "
-        f"(AUC {a['auc_never_abstaining']:.3f}) out of fold. By overall F1 the better of the "
-        f"two is: {a['chosen']}"
+        f"(AUC {a['auc_gated']:.3f}) out of fold. By overall F1 the better of the two is: "
+        f"{a['chosen']}"
         + (
             "."
             if a["chosen"] == CAREFUL
-            else " (careful mode still keeps the fast answerer's own abstention; switching "
-            "it needs the cut refitted for that variant)."
+            else " (careful mode checks every candidate; switching back needs qa/careful.py "
+            "changed and the cut refitted)."
         ),
         "",
         "![answered precision against coverage](curve.png)",
@@ -90,7 +92,7 @@ def _curve_png(path: Path, a: dict[str, Any]) -> None:
 
     v = a["variants"]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, label in ((CAREFUL, "careful: fast, then the check"), (COMMITTED, COMMITTED)):
+    for name, label in ((CAREFUL, "careful: every candidate checked"), (GATED, GATED)):
         points = a["curves"][name]
         ax.plot([c["coverage"] for c in points], [c["precision"] for c in points], label=label)
     for name, marker, label in (

@@ -8,12 +8,13 @@ fit of careful mode's cut (qa/careful.json).
 The sample is eval/verify_sample.py's (half unanswerable, spread over the articles, seeded),
 asked with retrieval over all its articles indexed together. Every question goes through
 `Assistant.stream(..., answerer="learned", verify=True)`: the fast answer (the learned answerer
-as packaged, its own abstention included) and the check of the passage it cites, timed. For
-the alternative, an answerer that never abstains (the learned threshold at 0) is checked too
-on the questions the fast answerer abstained on.
+as packaged, its own abstention included) and the check of the passage its candidate cites
+(the answer it gives, or the one its gate withheld), timed. The alternative careful mode used
+before, which checks only the answers the fast answerer's gate lets through, is scored from
+the same rows.
 
 The cut is a logistic regression of "unanswerable" on p_no, cut where it gives 0.5, fitted
-on the questions it decides: those the fast answerer answered. Every figure in the report is
+on the questions it decides: those with a candidate answer. Every figure in the report is
 out of fold, one fold per article: each article's questions are decided by a cut fitted on
 the other articles. `--cut` writes the cut fitted on all of them, with its provenance.
 `--from-results` refits and rewrites the report from a saved results.json without asking
@@ -39,7 +40,7 @@ from eval.squad import best_scores, lead
 from eval.verify_sample import auc, bootstrap_auc, prepare
 from index.settings import Settings
 
-FAST, CAREFUL, COMMITTED = "fast", "careful", "never abstaining + check"
+FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
 
 
 def evaluate(
@@ -54,9 +55,8 @@ def evaluate(
 ) -> dict[str, Any]:
     from qa.answer import Answer, Check, Checking
     from qa.assistant import Assistant
-    from qa.careful import cited_passage
 
-    questions, scratch, committed = prepare(settings, gold, corpus, workdir, n, seed, log)
+    questions, scratch, _ = prepare(settings, gold, corpus, workdir, n, seed, log)
     assistant = Assistant(scratch)
     t = time.perf_counter()
     verifier = assistant.verifier()  # the probe: a backend without logprobs stops here
@@ -76,6 +76,9 @@ def evaluate(
         careful_s = time.perf_counter() - t0
         assert fast is not None and check is not None
         fast_em, fast_f1 = best_scores(answers, lead(fast.text, fast.abstained))
+        p_no = None if check.p_no is None else round(check.p_no, 6)
+        candidate = (fast.unabstained if fast.abstained else None) or fast
+        em, f1 = best_scores(answers, lead(candidate.text, candidate.abstained))
         row = {
             "id": q["id"],
             "article": q["article"],
@@ -84,29 +87,21 @@ def evaluate(
             "fast_em": fast_em,
             "fast_f1": fast_f1,
             "outcome": check.outcome,
-            "p_no": None if check.p_no is None else round(check.p_no, 6),
+            "p_no": None if fast.abstained else p_no,  # what the gated variant checks
             "fast_seconds": round(fast_s, 3),
             "careful_seconds": round(careful_s, 3),
             "check_seconds": round(check.seconds, 3),
+            # Careful mode's check: the fast answer's candidate, the withheld one included.
+            "committed_p_no": p_no,
+            "committed_em": em,
+            "committed_f1": f1,
         }
         if check.outcome == "fallback":
             raise SystemExit(f"question {q['id']}: the check failed: {check.reason}")
-        if fast.abstained:  # the alternative: what checking a committed answer would give
-            other = committed.ask(q["question"], answerer="learned")
-            passage = cited_passage(other)
-            verdict = verifier.check(other.trace.query, str(passage["text"])) if passage else None
-            em, f1 = best_scores(answers, lead(other.text, other.abstained))
-            row.update(
-                committed_p_no=None if verdict is None else round(verdict.p_no, 6),
-                committed_em=em,
-                committed_f1=f1,
-            )
-        else:
-            row.update(committed_p_no=row["p_no"], committed_em=fast_em, committed_f1=fast_f1)
         rows.append(row)
         log(
             f"[{done}/{len(questions)}] {'answerable' if answers else 'unanswerable'} "
-            f"{check.outcome} p_no {row['p_no']} f1 {fast_f1:.2f} {careful_s:.1f} s"
+            f"{check.outcome} p_no {p_no} f1 {fast_f1:.2f} {careful_s:.1f} s"
         )
     ids = sorted(r["id"] for r in rows)
     meta = {
@@ -141,7 +136,7 @@ def decide(row: dict[str, Any], variant: str, cut: float) -> dict[str, Any]:
     """One question's outcome under a variant and cut: abstained, EM, F1."""
     if variant == FAST:
         abstain, em, f1 = row["fast_abstained"], row["fast_em"], row["fast_f1"]
-    elif variant == CAREFUL:
+    elif variant == GATED:
         abstain = row["fast_abstained"] or row["p_no"] > cut
         em, f1 = row["fast_em"], row["fast_f1"]
     else:
@@ -155,14 +150,14 @@ def decide(row: dict[str, Any], variant: str, cut: float) -> dict[str, Any]:
 
 def fit_rows(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
     """The rows a variant's cut is fitted on: the questions its check decides."""
-    if variant == CAREFUL:
+    if variant == GATED:
         return [r for r in rows if not r["fast_abstained"]]
     return [r for r in rows if r["committed_p_no"] is not None]
 
 
 def cut_on(rows: Sequence[dict[str, Any]], variant: str) -> float:
     chosen = fit_rows(rows, variant)
-    key = "p_no" if variant == CAREFUL else "committed_p_no"
+    key = "p_no" if variant == GATED else "committed_p_no"
     return logistic_cut([r[key] for r in chosen], [not r["answerable"] for r in chosen])
 
 
@@ -203,7 +198,7 @@ def scores(decided: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def curve(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, float]]:
     """Answered precision (mean F1 of the answers given) against coverage, over every cut."""
-    key = "p_no" if variant == CAREFUL else "committed_p_no"
+    key = "p_no" if variant == GATED else "committed_p_no"
     values = sorted({float(r[key]) for r in rows if r[key] is not None} | {0.0, 1.0})
     points = []
     for cut in values:
@@ -220,7 +215,7 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
 
     rows = results["rows"]
     out: dict[str, Any] = {}
-    for variant in (FAST, CAREFUL, COMMITTED):
+    for variant in (FAST, CAREFUL, GATED):
         cuts: dict[str, float] = {}
         if variant == FAST:
             decided = [decide(r, FAST, 1.0) for r in rows]
@@ -229,8 +224,8 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
         out[variant] = {**scores(decided), "cut_per_fold": cuts}
     checked = fit_rows(rows, CAREFUL)
     labels = [not r["answerable"] for r in checked]
-    p_no = [float(r["p_no"]) for r in checked]
-    committed = fit_rows(rows, COMMITTED)
+    p_no = [float(r["committed_p_no"]) for r in checked]
+    gated = fit_rows(rows, GATED)
 
     def seconds(key: str) -> dict[str, float | None]:
         xs = [float(r[key]) for r in rows]
@@ -242,23 +237,18 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
 
     careful_decided, _ = out_of_fold(rows, CAREFUL)
     changed = sum(
-        d["abstained"] and not r["fast_abstained"]
-        for d, r in zip(careful_decided, rows, strict=True)
+        d["abstained"] != r["fast_abstained"] for d, r in zip(careful_decided, rows, strict=True)
     )
     return {
         "variants": out,
-        "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[COMMITTED]["f1"] else COMMITTED,
+        "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[GATED]["f1"] else GATED,
         "cut": round(cut_on(rows, CAREFUL), 4),
-        "cut_never_abstaining": round(cut_on(rows, COMMITTED), 4),
+        "cut_gated": round(cut_on(rows, GATED), 4),
         "checked": len(checked),
         "auc_checked": round(auc(labels, p_no), 4),
         "auc_checked_95": bootstrap_auc(labels, p_no, results["meta"]["seed"]),
-        "auc_never_abstaining": round(
-            auc(
-                [not r["answerable"] for r in committed],
-                [float(r["committed_p_no"]) for r in committed],
-            ),
-            4,
+        "auc_gated": round(
+            auc([not r["answerable"] for r in gated], [float(r["p_no"]) for r in gated]), 4
         ),
         "changed_out_of_fold": changed,
         "seconds": {
@@ -266,7 +256,7 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
             CAREFUL: seconds("careful_seconds"),
             "check": seconds("check_seconds"),
         },
-        "curves": {CAREFUL: curve(rows, CAREFUL), COMMITTED: curve(rows, COMMITTED)},
+        "curves": {CAREFUL: curve(rows, CAREFUL), GATED: curve(rows, GATED)},
     }
 
 
@@ -278,9 +268,10 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         "format": FORMAT,
         "cut": analysis["cut"],
         "answerer": "learned",
-        "rule": "abstain when the verifier's p_no for the passage the fast answer cites is above "
-        "the cut: where a logistic regression of unanswerable on p_no, fitted on the sample "
-        "questions the fast answerer answered, gives 0.5",
+        "rule": "abstain when the verifier's p_no for the passage the fast answer's candidate "
+        "cites (the answer it gives, or the one its gate withheld) is above the cut, and answer "
+        "otherwise: where a logistic regression of unanswerable on p_no, fitted on the sample "
+        "questions with a candidate, gives 0.5",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },
@@ -337,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         paths.append(args.cut)
     v = analysis["variants"]
-    for name in (FAST, CAREFUL, COMMITTED):
+    for name in (FAST, CAREFUL, GATED):
         print(
             f"{name}: HasAns F1 {v[name]['HasAns_f1']}, NoAns {v[name]['NoAns']}, "
             f"F1 {v[name]['f1']}"

@@ -43,6 +43,9 @@ class Draft:
     conflict: bool = False
     notice: str | None = None
     withheld: bool = False  # a generative reply no passage supported, replaced by ABSTAIN
+    # When the answerer's own fitted gate abstained: the answer it would have given. Careful
+    # mode checks this one, so the verifier, not only the gate, decides.
+    unabstained: Draft | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +56,19 @@ class Retrieved:
     hits: tuple[Hit, ...]
 
 
-CheckOutcome = Literal["kept", "abstained", "fallback", "skipped"]
+CheckOutcome = Literal["kept", "answered", "abstained", "fallback", "skipped"]
 
 
 @dataclass(frozen=True)
 class Check:
     """What careful mode's check of the cited passage found (see qa/careful.py).
 
-    kept: the model judged that the passage answers the question; abstained: it judged that it
-    does not (`p_no` above the fitted `cut`), so the answer became "The articles don't say";
+    kept: the model judged that the passage answers the question; answered: the fast answer
+    abstained, and the model judged that the passage of the answer its gate withheld answers,
+    so that answer is given; abstained: it judged that the passage does not answer (`p_no`
+    above the fitted `cut`), so the answer is "The articles don't say";
     fallback: the check could not run (the fast answer is shown, with a notice); skipped: there
-    was nothing to check (the fast answer abstained or cites no passage).
+    was nothing to check (no candidate answer, or no retrieved passage it cites).
     """
 
     outcome: CheckOutcome
@@ -74,7 +79,8 @@ class Check:
     article_id: str | None = None  # the passage checked
     start: int | None = None
     end: int | None = None
-    unchecked: str | None = None  # the fast answer's text, when the check replaced it
+    unchecked: str | None = None  # the answer the check replaced (its text)
+    changed: bool = False  # the final answer differs from the fast one
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -113,6 +119,7 @@ class Answer:
     uncited: bool = False  # a generative answer left with no valid citation
     withheld: bool = False  # a generative reply no passage supported; `text` abstains instead
     check: Check | None = None  # careful mode's check; None when it was not asked for
+    unabstained: Answer | None = None  # see Draft.unabstained; not part of to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {

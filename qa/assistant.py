@@ -307,6 +307,9 @@ class Assistant:
             notice=draft.notice,
             uncited=uncited and not draft.abstained,
             withheld=draft.withheld,
+            unabstained=None
+            if draft.unabstained is None
+            else self._finish(question, query, hits, draft.unabstained, name, timings, k),
         )
 
     def article(self, article_id: str) -> dict[str, Any]:

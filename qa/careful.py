@@ -8,8 +8,10 @@ sample's ids checksum, the AUC, the model file and the date). Above the cut the 
 dead backend, a timeout, no log-probabilities) the fast answer stays, with a notice: careful
 mode never loses an answer.
 
-The fast answer is the one the answerer gives as it is, its own abstention included: on the
-fitting sample that scored better than checking an answerer that never abstains (see
+The check decides for every question with a candidate answer, not only for those the fast
+answerer's own gate let through: when the gate abstained, the answer it withheld
+(`Answer.unabstained`) is checked, and given when its passage passes ("answered"). On the
+fitting sample that scored better than checking only the answers the gate let through (see
 eval/baseline/careful-sample/report.md).
 """
 
@@ -101,10 +103,12 @@ def judge(p_no: float, cut: float) -> bool:
 
 
 def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> Check:
-    """Checks the passage `answer` cites; `verifier` is called only when there is one."""
-    if answer.abstained:
-        return Check("skipped", "The fast answer abstained: there was no passage to check.")
-    passage = cited_passage(answer)
+    """Checks the passage `answer` cites, or when its gate abstained the passage of the answer
+    it withheld; `verifier` is called only when there is one."""
+    target = answer.unabstained if answer.abstained else answer
+    if target is None:
+        return Check("skipped", "The fast answer abstained with no candidate answer to check.")
+    passage = cited_passage(target)
     if passage is None:
         return Check("skipped", "The fast answer cites no retrieved passage to check.")
     where = {"article_id": passage["article_id"], "start": passage["start"], "end": passage["end"]}
@@ -121,32 +125,54 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             **where,
         )
     facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {cut.p_no:.3f}"
+    found = verdict.p_no, cut.p_no, verdict.seconds
     if judge(verdict.p_no, cut.p_no):
+        said = (
+            "The fast answer abstained, and the model judged that the passage of its best "
+            "candidate does not answer the question either"
+            if answer.abstained
+            else "The model judged that the passage the answer cited does not answer the question"
+        )
         return Check(
             "abstained",
-            f"The model judged that the passage the answer cited does not answer the question "
-            f"({facts}).",
-            verdict.p_no,
-            cut.p_no,
-            verdict.seconds,
+            f"{said} ({facts}).",
+            *found,
+            unchecked=target.text,
+            changed=not answer.abstained,
+            **where,
+        )
+    if answer.abstained:
+        return Check(
+            "answered",
+            "The fast answer abstained, but the model judged that the passage of its best "
+            f"candidate answers the question ({facts}), so careful mode gives that answer.",
+            *found,
             unchecked=answer.text,
+            changed=True,
             **where,
         )
     return Check(
         "kept",
         f"The model judged that the passage the answer cites answers the question ({facts}).",
-        verdict.p_no,
-        cut.p_no,
-        verdict.seconds,
+        *found,
         **where,
     )
 
 
 def apply_check(answer: Answer, check: Check) -> Answer:
-    """The final answer: the fast one with the check attached, or an abstention."""
+    """The final answer: the fast one with the check attached, the answer its gate withheld,
+    or an abstention."""
+    if check.outcome == "answered" and answer.unabstained is not None:
+        return dataclasses.replace(answer.unabstained, check=check)
     if check.outcome == "abstained":
         return dataclasses.replace(
-            answer, text=ABSTAIN, abstained=True, citations=[], conflict=False, check=check
+            answer,
+            text=ABSTAIN,
+            abstained=True,
+            citations=[],
+            conflict=False,
+            check=check,
+            unabstained=None,
         )
     if check.outcome == "fallback":
         notice = f"{answer.notice} {check.reason}" if answer.notice else check.reason

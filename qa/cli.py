@@ -63,7 +63,8 @@ def check_line(check: Any) -> str:
         return f"Checked: {check.reason} The unchecked answer was: {check.unchecked}"
     if check.outcome == "fallback":
         return "Not checked: see the note."
-    return f"{'Checked' if check.outcome == 'kept' else 'Not checked'}: {check.reason}"
+    checked = check.outcome in ("kept", "answered")
+    return f"{'Checked' if checked else 'Not checked'}: {check.reason}"
 
 
 def print_answer(answer: Any) -> None:
@@ -129,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="careful mode: the verifier model (QA_VERIFIER) checks the passage the answer "
-        'cites; the answer is kept or becomes "The articles don\'t say" with the reason '
+        "cites, or that of the answer withheld when the fast answer abstained; the answer is "
+        'kept, given, or becomes "The articles don\'t say" with the reason '
         "(default QA_VERIFY, off)",
     )
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")

@@ -197,6 +197,8 @@ def check_text(check: Check) -> str | None:
             f"🔍 **Checked:** {_md(check.reason)} The unchecked answer was: "
             f"“{_md(check.unchecked or '')}”"
         )
+    if check.outcome == "answered":
+        return f"🔍 **Checked:** {_md(check.reason)}"
     if check.outcome == "skipped":
         return f"*Not checked: {_md(check.reason)}*"
     return None

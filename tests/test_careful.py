@@ -1,6 +1,6 @@
 """Careful mode: the fast answer, then the verifier's check of the passage it cites.
 
-The decisions (kept, abstained with the reason, fallback, skipped) are tested with a
+The decisions (kept, answered, abstained with the reason, fallback, skipped) are tested with a
 deterministic fake at the project's own seam, the verifier's `check(question, passage)`;
 the wiring with the real SmolLM2 model (a probability is read and the fitted cut applied to
 it) and with a real closed port (the fallback).
@@ -24,8 +24,10 @@ from tests.conftest import free_port
 from tests.test_answerers import Silent
 from tests.test_verify import LOCAL, SMOLLM2, Stub
 
-# A seed question the learned answerer answers (it abstains on "Who is Maria Zakharova?").
+# A seed question the learned answerer answers, and one its gate abstains on although the
+# articles say (the candidate it withholds is what careful mode checks).
 QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
+WITHHELD = "Who is Maria Zakharova?"
 PASSAGE = "U.S. Defense Secretary Lloyd Austin confirmed that North Korea has dispatched troops."
 CUT = Cut(0.3, "learned", {})
 
@@ -60,6 +62,13 @@ def fast_answer(abstained: bool = False, cite_start: int = 0) -> Answer:
         timings_ms={},
         trace=Trace(query=QUESTION, passages=[passage], k=5),
     )
+
+
+def withheld_answer() -> Answer:
+    """A fast answer whose gate abstained, with the answer it withheld."""
+    fast = fast_answer(abstained=True)
+    fast.unabstained = fast_answer()
+    return fast
 
 
 # -- the decisions, at the verifier's seam ---------------------------------------------------
@@ -117,10 +126,42 @@ def test_a_verifier_that_cannot_load_is_a_fallback_too() -> None:
     assert final.notice is not None and "no GGUF model is configured" in final.notice
 
 
+@pytest.mark.parametrize("p_no", [0.0, CUT.p_no])
+def test_a_withheld_answer_whose_passage_answers_is_given(p_no: float) -> None:
+    fake = FakeVerifier(p_no)
+    fast = withheld_answer()
+    check = check_answer(fast, lambda: fake, CUT)
+    final = apply_check(fast, check)
+    assert fake.asked == [(QUESTION, PASSAGE)]  # the passage the withheld answer cites
+    assert check.outcome == "answered" and check.changed and check.unchecked == ABSTAIN
+    assert "fast answer abstained" in check.reason and "answers the question" in check.reason
+    assert fast.unabstained is not None
+    assert final.text == fast.unabstained.text and final.citations == fast.unabstained.citations
+    assert not final.abstained and final.check is check
+    assert final.to_dict()["check"]["outcome"] == "answered"
+
+
+def test_a_withheld_answer_whose_passage_does_not_answer_stays_an_abstention() -> None:
+    fast = withheld_answer()
+    check = check_answer(fast, lambda: FakeVerifier(0.9), CUT)
+    final = apply_check(fast, check)
+    assert check.outcome == "abstained" and not check.changed
+    assert fast.unabstained is not None and check.unchecked == fast.unabstained.text
+    assert "does not answer the question either" in check.reason
+    assert final.abstained and final.text == ABSTAIN and final.citations == []
+
+
+def test_a_kept_answer_is_unchanged_and_an_overruled_one_changed() -> None:
+    kept = check_answer(fast_answer(), lambda: FakeVerifier(0.0), CUT)
+    overruled = check_answer(fast_answer(), lambda: FakeVerifier(0.9), CUT)
+    assert (kept.outcome, kept.changed) == ("kept", False)
+    assert (overruled.outcome, overruled.changed) == ("abstained", True)
+
+
 @pytest.mark.parametrize(
     "fast",
     [fast_answer(abstained=True), fast_answer(cite_start=len(PASSAGE) + 5)],
-    ids=["abstained", "cites-no-retrieved-passage"],
+    ids=["abstained-with-no-candidate", "cites-no-retrieved-passage"],
 )
 def test_nothing_to_check_is_skipped_without_asking(fast: Answer) -> None:
     fake = FakeVerifier(1.0)
@@ -178,7 +219,9 @@ def test_the_fit_decides_each_article_with_a_cut_fitted_on_the_others() -> None:
                     "fast_abstained": False,
                     "fast_em": 1.0,
                     "fast_f1": 1.0,
-                    "p_no": p_no,
+                    "committed_em": 1.0,
+                    "committed_f1": 1.0,
+                    "committed_p_no": p_no,
                 }
             )
     decided, cuts = out_of_fold(rows, CAREFUL)
@@ -186,7 +229,7 @@ def test_the_fit_decides_each_article_with_a_cut_fitted_on_the_others() -> None:
     assert 0.2 < cuts["a0"] < 0.6 and cuts["a0"] != cuts["a1"]
     # Above its fold's cut a question abstains; below, it keeps the fast answer.
     for r, d in zip(rows, decided, strict=True):
-        assert d["abstained"] == (r["p_no"] > cuts[r["article"]])
+        assert d["abstained"] == (r["committed_p_no"] > cuts[r["article"]])
 
 
 # -- through the Assistant ---------------------------------------------------------------
@@ -214,6 +257,30 @@ def test_the_stream_sends_the_fast_answer_then_the_check(seed_settings: Settings
     assert final.check is check and check.outcome == "abstained"
     assert final.abstained and final.text == ABSTAIN and check.unchecked == fast.answer.text
     assert final.timings_ms["check_ms"] > 0 and "check_ms" not in fast.answer.timings_ms
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p_no", [0.0, 0.99])
+def test_careful_mode_checks_the_answer_the_gate_withheld(
+    seed_settings: Settings, p_no: float
+) -> None:
+    from qa.assistant import Assistant
+
+    fake = FakeVerifier(p_no)
+    assistant = Assistant(seed_settings, verifier=fake)
+    fast = assistant.ask(WITHHELD, answerer="learned")
+    assert fast.abstained and fast.unabstained is not None and fast.unabstained.citations
+    assert "unabstained" not in fast.to_dict()
+    final = assistant.ask(WITHHELD, verify=True)
+    ((_, passage),) = fake.asked
+    assert passage == cited_passage(fast.unabstained)["text"]
+    assert final.check is not None
+    if p_no == 0.0:
+        assert final.check.outcome == "answered" and not final.abstained
+        assert final.text == fast.unabstained.text and final.citations[0].article_id
+    else:
+        assert final.check.outcome == "abstained" and final.abstained and final.text == ABSTAIN
+        assert final.check.unchecked == fast.unabstained.text
 
 
 @pytest.mark.slow
@@ -333,11 +400,15 @@ def test_the_benchmark_reports_careful_latency_against_its_floor(seed_settings: 
     questions = [QUESTION, "Who is Kim Hong-ki?", "What did Russia say about the troops?"]
     r = bench_careful(Assistant(seed_settings.model_copy(update=local)), questions * 2, 3)
     assert r["questions"] == 3 and sum(r["outcomes"].values()) == 3
-    assert r["checked"] == r["outcomes"].get("kept", 0) + r["outcomes"].get("abstained", 0)
+    checked = sum(r["outcomes"].get(k, 0) for k in ("kept", "answered", "abstained"))
+    assert r["checked"] == checked
     assert r["checked"] > 0, r
     for key in ("check_ratio_to_floor", "careful_ratio_to_floor"):
         assert isinstance(r[key], float) and r[key] > 0, key
-    assert r["changed_share"] == round(r["outcomes"].get("abstained", 0) / 3, 3)
+    # Every "answered" is a change; an abstention is one only when the fast answer answered.
+    lowest = r["outcomes"].get("answered", 0)
+    highest = lowest + r["outcomes"].get("abstained", 0)
+    assert round(lowest / 3, 3) <= r["changed_share"] <= round(highest / 3, 3)
     # llama.cpp reports its own prompt evaluation for the floor's request.
     assert r["prompt_tokens_p50"] > 20 and r["server_prompt_ms_p50"] > 0
     assert "ratio p50 / p95 to the floor" in careful_section(r)

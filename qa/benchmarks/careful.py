@@ -73,6 +73,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     server_prompt_ms: list[float] = []
     prompt_tokens: list[float] = []
     outcomes: dict[str, int] = {}
+    changed = 0
     for question in workload(questions, n, offset=WARM_QUESTIONS):
         t = time.perf_counter()
         answer = assistant.ask(question, verify=True)
@@ -80,7 +81,8 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         found = answer.check
         assert found is not None
         outcomes[found.outcome] = outcomes.get(found.outcome, 0) + 1
-        if found.outcome not in ("kept", "abstained"):
+        changed += found.changed
+        if found.outcome not in ("kept", "answered", "abstained"):
             continue
         check_s.append(answer.timings_ms["check_ms"] / 1000)
         passage = next(
@@ -99,7 +101,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         "verifier": verifier.where,
         "cut": cut.p_no,
         "outcomes": dict(sorted(outcomes.items())),
-        "changed_share": round(outcomes.get("abstained", 0) / answered, 3) if answered else None,
+        "changed_share": round(changed / answered, 3) if answered else None,
         "careful": summary_ms(careful_s),
     }
     if not check_s:

@@ -16,8 +16,9 @@ from qa.answerers import ANSWERERS
 
 MODEL = "newsqa"
 VERIFY_HELP = (
-    "Careful mode: after the fast answer, the local model checks the passage it cites; the "
-    'answer is kept or becomes "The articles don\'t say" with the reason (`check`). With no '
+    "Careful mode: after the fast answer, the local model checks the passage it cites (or, "
+    "when the fast answer abstained, the passage of the answer it withheld); the answer is "
+    'kept, given, or becomes "The articles don\'t say" with the reason (`check`). With no '
     "answerer named it uses the learned answerer. Default QA_VERIFY ({})."
 )
 # C0/C1 control characters other than tab, newline and carriage return.
@@ -57,11 +58,13 @@ class CitationOut(_Open):
 
 
 class CheckOut(_Open):
-    outcome: Literal["kept", "abstained", "fallback", "skipped"] = Field(
-        description="kept: the model judged that the cited passage answers; abstained: it "
-        "judged that it does not (p_no above the fitted cut), so the answer says the articles "
-        "don't; fallback: the check could not run and the fast answer is shown with a notice; "
-        "skipped: nothing to check (the fast answer abstained)."
+    outcome: Literal["kept", "answered", "abstained", "fallback", "skipped"] = Field(
+        description="kept: the model judged that the cited passage answers; answered: the fast "
+        "answer abstained, but the model judged that the passage of the answer its gate "
+        "withheld answers, so that answer is given; abstained: it judged that the passage does "
+        "not answer (p_no above the fitted cut), so the answer says the articles don't; "
+        "fallback: the check could not run and the fast answer is shown with a notice; "
+        "skipped: nothing to check (no candidate answer)."
     )
     reason: str = Field(description="What the check found, or why it did not run.")
     p_no: float | None = Field(
@@ -72,7 +75,11 @@ class CheckOut(_Open):
     article_id: str | None = Field(description="The passage checked: its article and offsets.")
     start: int | None
     end: int | None
-    unchecked: str | None = Field(description="The fast answer, when the check replaced it.")
+    unchecked: str | None = Field(
+        description="The answer the check replaced: the fast answer, or the candidate it "
+        "turned down."
+    )
+    changed: bool = Field(default=False, description="The final answer differs from the fast one.")
 
 
 class AnswerOut(_Open):

@@ -25,6 +25,7 @@ from qa.retrieve import Hit
 NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 MAX_ITEMS = 5
 MAX_QUOTES = 3
+ABSTAIN = "The articles don't say."
 
 
 def _quote(text: str) -> str:
@@ -122,9 +123,25 @@ def _overlaps(c: Candidate, s: Sentence, other: tuple[Sentence, Candidate]) -> b
 
 
 def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> Draft:
+    """The reply. When the fitted gate abstains on a span, the draft carries the reply that
+    span would give (`unabstained`, for careful mode's check)."""
     best, p, scores = decide(reading, model)
-    if best < 0 or p < model.threshold:
-        return Draft("The articles don't say.", True, ())
+    if best < 0:
+        return Draft(ABSTAIN, True, ())
+    reply = _reply(reading, model, passages, best, p, scores)
+    if p < model.threshold:
+        return Draft(ABSTAIN, True, (), unabstained=reply)
+    return reply
+
+
+def _reply(
+    reading: Reading,
+    model: AnswererModel,
+    passages: Sequence[Hit],
+    best: int,
+    p: float,
+    scores: list[float],
+) -> Draft:
     evidence: list[Evidence] = []
 
     def cite(s: Sentence) -> str:
