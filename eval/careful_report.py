@@ -39,8 +39,8 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         f"{meta['n']} questions of `{meta['gold']}` (seed {meta['seed']}, half unanswerable, "
         "from all its articles, retrieval over them all indexed together; ids checksum "
         f"`{meta['ids_sha256'][:16]}…`), {meta['created']}. The fast answer is the learned "
-        f"answerer as packaged; careful mode checks the passage its candidate cites (the answer "
-        "it gives, or the one its gate withheld) with "
+        f"answerer as packaged; careful mode proposes its candidate (the answer it gives, or the "
+        "one its gate withheld) with the passages it cites to "
         f"{meta['verifier']} ({meta['model']}, {meta['threads']} threads): above the cut on p_no "
         "it abstains, otherwise it answers with that candidate. "
         "Made by `python -m eval.careful_sample` (eval/careful_sample.py).",

@@ -8,10 +8,10 @@ fit of careful mode's cut (qa/careful.json).
 The sample is eval/verify_sample.py's (half unanswerable, spread over the articles, seeded),
 asked with retrieval over all its articles indexed together. Every question goes through
 `Assistant.stream(..., answerer="learned", verify=True)`: the fast answer (the learned answerer
-as packaged, its own abstention included) and the check of the passage its candidate cites
-(the answer it gives, or the one its gate withheld), timed. The alternative careful mode used
-before, which checks only the answers the fast answerer's gate lets through, is scored from
-the same rows.
+as packaged, its own abstention included) and the check of its candidate (the answer it
+gives, or the one its gate withheld) against the passages that candidate cites, timed. The
+alternative careful mode used before, which checks only the answers the fast answerer's gate
+lets through, is scored from the same rows.
 
 The cut is a logistic regression of "unanswerable" on p_no, cut where it gives 0.5, fitted
 on the questions it decides: those with a candidate answer. Every figure in the report is
@@ -268,10 +268,10 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         "format": FORMAT,
         "cut": analysis["cut"],
         "answerer": "learned",
-        "rule": "abstain when the verifier's p_no for the passage the fast answer's candidate "
-        "cites (the answer it gives, or the one its gate withheld) is above the cut, and answer "
-        "otherwise: where a logistic regression of unanswerable on p_no, fitted on the sample "
-        "questions with a candidate, gives 0.5",
+        "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
+        "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
+        "the cut, and answer otherwise: where a logistic regression of unanswerable on p_no, "
+        "fitted on the sample questions with a candidate, gives 0.5",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },

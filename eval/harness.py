@@ -316,7 +316,7 @@ def report(results: Mapping[str, Any]) -> str:
         f"Fallbacks to another answerer: {s['fallbacks']}. "
         f"Replies withheld as unsupported by any passage: {s.get('withheld', 0)}."
         + (
-            " Careful mode (the verifier checked each answer's cited passage): "
+            " Careful mode (the verifier checked each answer against its cited passages): "
             + ", ".join(f"{o} {c}" for o, c in s["checks"].items())
             + "."
             if s.get("verify")

@@ -46,6 +46,9 @@ class Draft:
     # When the answerer's own fitted gate abstained: the answer it would have given. Careful
     # mode checks this one, so the verifier, not only the gate, decides.
     unabstained: Draft | None = None
+    # The answer itself, without markers or quotes ("A; B" for a list), when the answerer
+    # knows it; otherwise it is the reply's text before its first marker.
+    short: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Answer:
     withheld: bool = False  # a generative reply no passage supported; `text` abstains instead
     check: Check | None = None  # careful mode's check; None when it was not asked for
     unabstained: Answer | None = None  # see Draft.unabstained; not part of to_dict()
+    short: str | None = None  # see Draft.short; not part of to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {

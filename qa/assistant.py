@@ -307,6 +307,7 @@ class Assistant:
             notice=draft.notice,
             uncited=uncited and not draft.abstained,
             withheld=draft.withheld,
+            short=draft.short,
             unabstained=None
             if draft.unabstained is None
             else self._finish(question, query, hits, draft.unabstained, name, timings, k),

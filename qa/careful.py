@@ -1,16 +1,19 @@
-"""Careful mode: the fast answer first, then the verifier's check of the passage it cites.
+"""Careful mode: the fast answer first, then the verifier's check of it against the passage
+it cites.
 
-The check asks the verifier (qa/verify.py) for `p_no`, the probability that the cited passage
-does not answer the question, and compares it with a cut fitted on data: `qa/careful.json`,
-written by `python -m eval.careful_sample --cut` (the file records its sample, seed, the
-sample's ids checksum, the AUC, the model file and the date). Above the cut the answer becomes
-"The articles don't say", with the reason; otherwise it is kept. When the check cannot run (a
-dead backend, a timeout, no log-probabilities) the fast answer stays, with a notice: careful
-mode never loses an answer.
+The check asks the verifier (qa/verify.py) for `p_no`, the probability that the answer is not
+correct according to the passages it cites (the answer's short form is proposed with the
+question: "A; B" for a list; for a conflict, its leading figure with the passage that figure
+cites), and compares it with a cut fitted on data:
+`qa/careful.json`, written by `python -m eval.careful_sample --cut` (the file records its
+sample, seed, the sample's ids checksum, the AUC, the model file and the date). Above the cut
+the answer becomes "The articles don't say", with the reason; otherwise it is kept. When the
+check cannot run (a dead backend, a timeout, no log-probabilities) the fast answer stays, with
+a notice: careful mode never loses an answer.
 
 The check decides for every question with a candidate answer, not only for those the fast
 answerer's own gate let through: when the gate abstained, the answer it withheld
-(`Answer.unabstained`) is checked, and given when its passage passes ("answered"). On the
+(`Answer.unabstained`) is checked, and given when the check passes it ("answered"). On the
 fitting sample that scored better than checking only the answers the gate let through (see
 eval/baseline/careful-sample/report.md).
 """
@@ -28,23 +31,26 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from index.errors import NewsQAError
 from qa.answer import Answer, Check
+from qa.citations import MARKER
 
 if TYPE_CHECKING:
     from qa.verify import Verdict
 
 
 class Checker(Protocol):
-    """The verifier's seam (qa.verify.Verifier): how likely a passage does not answer."""
+    """The verifier's seam (qa.verify.Verifier): how likely the passage does not bear out
+    the proposed answer to the question."""
 
     where: str  # names the backend in messages
 
-    def check(self, question: str, passage: str) -> Verdict: ...
+    def check(self, question: str, passage: str, answer: str) -> Verdict: ...
 
 
 log = logging.getLogger(__name__)
 
 FORMAT = "newsqa-careful-cut/1"
 ABSTAIN = "The articles don't say."
+MAX_PASSAGES = 3  # cited passages shown to the verifier together
 REFIT = (
     "refit it with `python -m eval.careful_sample --gold ... --corpus ... --cut qa/careful.json` "
     "(see eval/README.md)"
@@ -86,15 +92,49 @@ def load_cut(path: Path | None) -> Cut:
         raise NewsQAError(f"Cannot read careful mode's cut file {where} ({exc}); {REFIT}.") from exc
 
 
+def cited_passages(answer: Answer) -> list[dict[str, Any]]:
+    """The retrieved passages (from the trace) holding the answer's citations, in the order
+    they are cited, each once, at most MAX_PASSAGES: a list's items or a conflict's figures
+    come from several."""
+    found: list[dict[str, Any]] = []
+    for c in answer.citations:
+        for p in answer.trace.passages:
+            if p["article_id"] == c.article_id and p["start"] <= c.start < p["end"]:
+                if p not in found:
+                    found.append(p)
+                break
+    return found[:MAX_PASSAGES]
+
+
 def cited_passage(answer: Answer) -> dict[str, Any] | None:
-    """The retrieved passage (from the trace) holding the answer's first citation."""
-    if not answer.citations:
+    """The retrieved passage holding the answer's first citation."""
+    passages = cited_passages(answer)
+    return passages[0] if passages else None
+
+
+def short_answer(answer: Answer) -> str:
+    """The answer the check proposes: the answerer's own short form ("A; B" for a list), or
+    the reply's text before its first marker."""
+    return answer.short or MARKER.split(answer.text, maxsplit=1)[0].strip()
+
+
+def check_inputs(answer: Answer) -> tuple[str, str, str] | None:
+    """What the verifier is asked about a fast answer: (question, passages, proposed answer).
+    The answer checked is the fast one, or when its gate abstained the one it withheld; None
+    when there is none, or it cites no retrieved passage."""
+    target = answer.unabstained if answer.abstained else answer
+    passages = cited_passages(target) if target is not None else []
+    if target is None or not passages:
         return None
-    c = answer.citations[0]
-    for p in answer.trace.passages:
-        if p["article_id"] == c.article_id and p["start"] <= c.start < p["end"]:
-            return p
-    return None
+    # The standalone query: a follow-up ("what did he say?") reads as a whole question.
+    question = answer.trace.query or answer.question
+    if target.conflict:
+        # Sources that disagree cannot all be right together: the leading figure is
+        # proposed, with the passage it cites.
+        lead = MARKER.split(target.text, maxsplit=1)[0].strip()
+        return question, str(passages[0]["text"]).strip(), lead
+    text = "\n\n".join(str(p["text"]).strip() for p in passages)
+    return question, text, short_answer(target)
 
 
 def judge(p_no: float, cut: float) -> bool:
@@ -108,13 +148,13 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     target = answer.unabstained if answer.abstained else answer
     if target is None:
         return Check("skipped", "The fast answer abstained with no candidate answer to check.")
-    passage = cited_passage(target)
-    if passage is None:
+    asked = check_inputs(answer)
+    if asked is None:
         return Check("skipped", "The fast answer cites no retrieved passage to check.")
-    where = {"article_id": passage["article_id"], "start": passage["start"], "end": passage["end"]}
+    first = cited_passages(target)[0]
+    where = {"article_id": first["article_id"], "start": first["start"], "end": first["end"]}
     try:
-        # The standalone query: a follow-up ("what did he say?") reads as a whole question.
-        verdict = verifier().check(answer.trace.query or answer.question, str(passage["text"]))
+        verdict = verifier().check(*asked)
     except Exception as exc:  # any failure of the check keeps the fast answer, with a notice
         log.warning("careful mode's check failed; keeping the fast answer", exc_info=exc)
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -128,10 +168,10 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     found = verdict.p_no, cut.p_no, verdict.seconds
     if judge(verdict.p_no, cut.p_no):
         said = (
-            "The fast answer abstained, and the model judged that the passage of its best "
-            "candidate does not answer the question either"
+            "The fast answer abstained, and the model judged that the passage its best "
+            "candidate cites does not bear that candidate out either"
             if answer.abstained
-            else "The model judged that the passage the answer cited does not answer the question"
+            else "The model judged that the passage the answer cited does not bear it out"
         )
         return Check(
             "abstained",
@@ -144,8 +184,8 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     if answer.abstained:
         return Check(
             "answered",
-            "The fast answer abstained, but the model judged that the passage of its best "
-            f"candidate answers the question ({facts}), so careful mode gives that answer.",
+            "The fast answer abstained, but the model judged that the passage its best "
+            f"candidate cites bears it out ({facts}), so careful mode gives that answer.",
             *found,
             unchecked=answer.text,
             changed=True,
@@ -153,7 +193,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
         )
     return Check(
         "kept",
-        f"The model judged that the passage the answer cites answers the question ({facts}).",
+        f"The model judged that the passage the answer cites bears it out ({facts}).",
         *found,
         **where,
     )

@@ -1,5 +1,6 @@
-"""The verifier: asks a chat model whether a passage answers a question, and reads the reply
-from the probabilities of its first token rather than from its text.
+"""The verifier: asks a chat model whether a proposed answer to a question is correct
+according to a passage, and reads the reply from the probabilities of its first token rather
+than from its text.
 
 The model writes one token to `qa/prompts/verify.txt` ("... Reply Yes or No."); of that
 token's most likely alternatives, those reading "yes" or "no" (case and spaces aside: " No",
@@ -42,7 +43,7 @@ NO_LOGPROBS = (
 
 @dataclass(frozen=True)
 class Verdict:
-    p_no: float  # the probability that the passage does not answer the question
+    p_no: float  # the probability that the passage does not bear the answer out
     mass: float  # P(Yes) + P(No) among the alternatives: low means the reply was neither
     seconds: float
 
@@ -55,12 +56,12 @@ class Verifier:
         self.where = where  # names the backend in error messages
         self.timeout_s = timeout_s
 
-    def p_no(self, question: str, passage: str) -> float:
-        return self.check(question, passage).p_no
+    def p_no(self, question: str, passage: str, answer: str) -> float:
+        return self.check(question, passage, answer).p_no
 
-    def check(self, question: str, passage: str) -> Verdict:
+    def check(self, question: str, passage: str, answer: str) -> Verdict:
         t = time.perf_counter()
-        reply = self._ask(verify_messages(question, passage))
+        reply = self._ask(verify_messages(question, passage, answer))
         alternatives = top_logprobs(reply)
         if not alternatives:
             raise BackendError(f"the verifier's backend ({self.where}) {NO_LOGPROBS}")
@@ -73,7 +74,7 @@ class Verifier:
     def probe(self) -> None:
         """One short request; BackendError if the backend is unreachable or gives no
         log-probabilities."""
-        self.check("Does this passage answer?", "This passage is a probe.")
+        self.check("What is this passage?", "This passage is a probe.", "A probe")
 
     def _ask(self, messages: list[BaseMessage]) -> Any:
         import openai
@@ -100,13 +101,15 @@ class Verifier:
             ) from exc
 
 
-def verify_messages(question: str, passage: str) -> list[BaseMessage]:
+def verify_messages(question: str, passage: str, answer: str) -> list[BaseMessage]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from qa.answerers.generative import load_prompt
 
     prompt = load_prompt("verify")
-    user = prompt.user.substitute(passage=passage.strip(), question=question.strip()).strip()
+    user = prompt.user.substitute(
+        passage=passage.strip(), question=question.strip(), answer=" ".join(answer.split())
+    ).strip()
     # No system text of its own: the model's chat template keeps its default, as measured.
     system = [SystemMessage(prompt.system)] if prompt.system else []
     return [*system, HumanMessage(user)]

@@ -1,7 +1,8 @@
 """Careful mode: the fast answer, then the verifier's check of the passage it cites.
 
 The decisions (kept, answered, abstained with the reason, fallback, skipped) are tested with a
-deterministic fake at the project's own seam, the verifier's `check(question, passage)`;
+deterministic fake at the project's own seam, the verifier's
+`check(question, passage, answer)`;
 the wiring with the real SmolLM2 model (a probability is read and the fitted cut applied to
 it) and with a real closed port (the fallback).
 """
@@ -42,8 +43,8 @@ class FakeVerifier:
         self.error = error
         self.asked: list[tuple[str, str]] = []
 
-    def check(self, question: str, passage: str) -> Verdict:
-        self.asked.append((question, passage))
+    def check(self, question: str, passage: str, answer: str) -> Verdict:
+        self.asked.append((question, passage, answer))
         if self.error is not None:
             raise self.error
         return Verdict(self.p_no, 0.99, 0.25)
@@ -80,10 +81,11 @@ def test_at_or_below_the_cut_the_answer_is_kept(p_no: float) -> None:
     fast = fast_answer()
     check = check_answer(fast, lambda: fake, CUT)
     final = apply_check(fast, check)
-    assert fake.asked == [(QUESTION, PASSAGE)]  # the passage the answer cites
+    # The passage the answer cites, and its short answer (the text before its marker).
+    assert fake.asked == [(QUESTION, PASSAGE, "Lloyd Austin")]
     assert check.outcome == "kept" and check.p_no == p_no and check.cut == CUT.p_no
     assert (check.article_id, check.start, check.end) == ("a.txt", 0, len(PASSAGE))
-    assert "answers the question" in check.reason
+    assert "bears it out" in check.reason
     assert final.text == fast.text and final.citations == fast.citations
     assert not final.abstained and final.notice is None and final.check is check
 
@@ -94,7 +96,7 @@ def test_above_the_cut_the_answer_becomes_an_abstention_with_the_reason(p_no: fl
     check = check_answer(fast, lambda: FakeVerifier(p_no), CUT)
     final = apply_check(fast, check)
     assert check.outcome == "abstained"
-    assert "does not answer the question" in check.reason
+    assert "does not bear it out" in check.reason
     assert f"{p_no:.3f}" in check.reason and f"{CUT.p_no:.3f}" in check.reason
     assert final.text == ABSTAIN and final.abstained and final.citations == []
     assert check.unchecked == fast.text  # what was replaced stays visible
@@ -132,9 +134,9 @@ def test_a_withheld_answer_whose_passage_answers_is_given(p_no: float) -> None:
     fast = withheld_answer()
     check = check_answer(fast, lambda: fake, CUT)
     final = apply_check(fast, check)
-    assert fake.asked == [(QUESTION, PASSAGE)]  # the passage the withheld answer cites
+    assert fake.asked == [(QUESTION, PASSAGE, "Lloyd Austin")]  # the withheld answer
     assert check.outcome == "answered" and check.changed and check.unchecked == ABSTAIN
-    assert "fast answer abstained" in check.reason and "answers the question" in check.reason
+    assert "fast answer abstained" in check.reason and "bears it out" in check.reason
     assert fast.unabstained is not None
     assert final.text == fast.unabstained.text and final.citations == fast.unabstained.citations
     assert not final.abstained and final.check is check
@@ -147,7 +149,7 @@ def test_a_withheld_answer_whose_passage_does_not_answer_stays_an_abstention() -
     final = apply_check(fast, check)
     assert check.outcome == "abstained" and not check.changed
     assert fast.unabstained is not None and check.unchecked == fast.unabstained.text
-    assert "does not answer the question either" in check.reason
+    assert "does not bear that candidate out either" in check.reason
     assert final.abstained and final.text == ABSTAIN and final.citations == []
 
 
@@ -175,6 +177,34 @@ def test_the_checked_passage_is_the_one_holding_the_first_citation() -> None:
     other = {"article_id": "b.txt", "start": 0, "end": 90, "text": "Another passage."}
     fast.trace.passages.insert(0, other)
     assert cited_passage(fast) == fast.trace.passages[1]
+
+
+def test_a_list_is_checked_against_every_passage_it_cites_once_each_in_order() -> None:
+    fast = fast_answer()
+    second = {"article_id": "b.txt", "start": 0, "end": 90, "text": "  Ann Lee also spoke.  "}
+    unused = {"article_id": "c.txt", "start": 0, "end": 90, "text": "Nothing cited here."}
+    fast.trace.passages[:0] = [unused, second]
+    fast.text = "Lloyd Austin [1]; Ann Lee [2]; Lloyd Austin [1]."
+    fast.citations += [Citation(2, "b.txt", "B", "Ann Lee", 2, 9, 0.7), fast.citations[0]]
+    fake = FakeVerifier(0.0)
+    assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
+    fast.short = "Lloyd Austin; Ann Lee"  # the answerer's own short form, when it gives one
+    assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
+    (_, passage, before_marker), (_, _, short) = fake.asked
+    assert passage == f"{PASSAGE}\n\nAnn Lee also spoke."
+    assert (before_marker, short) == ("Lloyd Austin", "Lloyd Austin; Ann Lee")
+
+
+def test_a_conflict_is_checked_on_its_leading_figure_and_that_figure_s_passage() -> None:
+    fast = fast_answer()
+    second = {"article_id": "b.txt", "start": 0, "end": 90, "text": "Others said 2,000 came."}
+    fast.trace.passages.append(second)
+    fast.text = "1,500 [1] (A); 2,000 [2] (B): the sources give different figures."
+    fast.citations.append(Citation(2, "b.txt", "B", "2,000", 12, 17, 0.7))
+    fast.conflict, fast.short = True, "1,500; 2,000"
+    fake = FakeVerifier(0.0)
+    assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
+    assert fake.asked == [(QUESTION, PASSAGE, "1,500")]
 
 
 # -- the cut file --------------------------------------------------------------------------
@@ -250,9 +280,10 @@ def test_the_stream_sends_the_fast_answer_then_the_check(seed_settings: Settings
     assert "".join(e for e in events if isinstance(e, str)) == fast.answer.text
     assert fast.answer.answerer == final.answerer == load_cut(None).answerer
     assert not fast.answer.abstained and fast.answer.check is None
-    # The verifier read the passage the fast answer cites, and said it does not answer.
-    ((question, passage),) = fake.asked
-    assert question == QUESTION and passage == cited_passage(fast.answer)["text"]
+    # The verifier read the passage the fast answer cites, and said it does not bear it out.
+    ((question, passage, short),) = fake.asked
+    assert fast.answer.text.startswith(short + " [1]")
+    assert question == QUESTION and passage == cited_passage(fast.answer)["text"].strip()
     assert isinstance(events[0], Retrieved) and passage in [h.text for h in events[0].hits]
     assert final.check is check and check.outcome == "abstained"
     assert final.abstained and final.text == ABSTAIN and check.unchecked == fast.answer.text
@@ -272,8 +303,8 @@ def test_careful_mode_checks_the_answer_the_gate_withheld(
     assert fast.abstained and fast.unabstained is not None and fast.unabstained.citations
     assert "unabstained" not in fast.to_dict()
     final = assistant.ask(WITHHELD, verify=True)
-    ((_, passage),) = fake.asked
-    assert passage == cited_passage(fast.unabstained)["text"]
+    ((_, passage, _),) = fake.asked
+    assert passage == cited_passage(fast.unabstained)["text"].strip()
     assert final.check is not None
     if p_no == 0.0:
         assert final.check.outcome == "answered" and not final.abstained

@@ -3,7 +3,8 @@ and `check` events, and the OpenAI-compatible endpoint's `verify` field.
 
 A real `qa serve` runs on the seed index with its verifier on the `openai` backend, pointed at
 a stub OpenAI-compatible endpoint on loopback whose first token is "No" with probability
-0.95 (tests/test_verify.py's Stub): every check finds that the passage does not answer.
+0.95 (tests/test_verify.py's Stub): every check finds that the passage does not bear the
+answer out.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def test_ask_with_verify_reports_the_check(api: httpx.Client, stub: Stub) -> Non
     body = api.post("/v1/ask", json={"question": QUESTION, "verify": True}).json()
     check = body["check"]
     assert check["outcome"] == "abstained" and check["p_no"] > check["cut"]
-    assert "does not answer the question" in check["reason"]
+    assert "does not bear it out" in check["reason"]
     assert body["answer"] == ABSTAIN and body["abstained"] and body["citations"] == []
     assert "Austin" in check["unchecked"] and body["answerer"] == "learned"
     # One check (after the verifier's probe on first use), about this question, with the

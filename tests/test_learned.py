@@ -348,6 +348,9 @@ def test_figures_that_differ_between_articles_are_listed_with_their_sources(
     assert not answer.abstained and answer.conflict
     assert "40 million" in answer.text and "55 million" in answer.text
     assert {c.article_id for c in answer.citations} == {"board.md", "council.md"}
+    # Its short form (what careful mode proposes to the verifier) names both, without markers.
+    assert answer.short and "40 million" in answer.short and "55 million" in answer.short
+    assert "[" not in answer.short
 
 
 @pytest.mark.slow
@@ -371,6 +374,7 @@ def test_a_question_asking_for_several_lists_them(tmp_path: Path, embedder) -> N
         n for n in ("Iris Haldane", "Tomas Berg", "Lena Voss") if n in answer.text.split(".")[0]
     ]
     assert len(names) >= 2, answer.text
+    assert answer.short and all(n in answer.short for n in names)
 
 
 def test_a_listing_is_scored_on_precision_and_recall() -> None:

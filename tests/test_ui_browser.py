@@ -300,6 +300,6 @@ def test_careful_mode_shows_the_answer_then_its_check(page: Any, verifier_stub: 
     wait_answer(page, before)
     last = page.locator(BOT).last
     expect(last).to_contain_text("Checked:")
-    expect(last).to_contain_text("answers the question")
+    expect(last).to_contain_text("bears it out")
     expect(last).not_to_contain_text("Checking the passage")
     assert "Lloyd Austin" in last.inner_text()

@@ -48,11 +48,11 @@ def test_the_probability_is_read_and_is_deterministic(question: str) -> None:
         pytest.fail(f"{SMOLLM2} is missing: run `make llm-models`")
     verifier = load_verifier(Settings(llamacpp_model=SMOLLM2, **LOCAL))
     passage = seed_paragraph()
-    first = verifier.check(question, passage)
+    first = verifier.check(question, passage, "A report")
     assert 0.0 <= first.p_no <= 1.0
     assert 0.0 < first.mass <= 1.0 + 1e-9, "neither Yes nor No among the alternatives"
-    assert verifier.check(question, passage).p_no == first.p_no
-    assert verifier.p_no(question, passage) == first.p_no
+    assert verifier.check(question, passage, "A report").p_no == first.p_no
+    assert verifier.p_no(question, passage, "A report") == first.p_no
 
 
 def test_a_missing_local_model_is_reported_at_start_up(tmp_path: Any) -> None:
@@ -177,11 +177,12 @@ E = math.exp
 def test_p_no_is_no_over_yes_plus_no(stub: Stub, yes: float, no: float) -> None:
     verifier = load_verifier(stub.settings())
     passage = seed_paragraph()
-    verdict = verifier.check("What does this passage report?", passage)
+    verdict = verifier.check("What does this passage report?", passage, "A  short\nreport")
     assert verdict.mass == pytest.approx(yes + no)
     # Neither reply among the alternatives: nothing either way.
     assert verdict.p_no == pytest.approx(no / (yes + no) if yes + no else 0.5)
-    assert passage.strip() in stub.requests[-1]["messages"][-1]["content"]
+    asked = stub.requests[-1]["messages"][-1]["content"]
+    assert passage.strip() in asked and "A short report" in asked  # the answer proposed
 
 
 def test_the_measurement_sample_is_seeded_balanced_and_spread() -> None:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 WARM_QUESTIONS = 2
 
 
-def floor_once(verifier: Verifier, question: str, passage: str) -> tuple[float, dict[str, Any]]:
+def floor_once(
+    verifier: Verifier, question: str, passage: str, answer: str
+) -> tuple[float, dict[str, Any]]:
     """Seconds for the backend to evaluate the check's prompt and give one token; and the
     server's own `timings` (llama.cpp: prompt_n, prompt_ms), empty when it sends none."""
     import httpx
@@ -36,7 +38,7 @@ def floor_once(verifier: Verifier, question: str, passage: str) -> tuple[float, 
         "model": model.model_name,
         "messages": [
             {"role": roles[m.type], "content": m.content}
-            for m in verify_messages(question, passage)
+            for m in verify_messages(question, passage, answer)
         ],
         "max_tokens": 1,
         "temperature": 0.0,
@@ -56,6 +58,8 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     """`n` distinct questions in careful mode (the fast answer, then its check), each check
     followed by its floor."""
     from index.errors import NewsQAError
+    from qa.answer import Answer, Checking
+    from qa.careful import check_inputs
     from qa.verify import Verifier
 
     try:
@@ -76,21 +80,20 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     changed = 0
     for question in workload(questions, n, offset=WARM_QUESTIONS):
         t = time.perf_counter()
-        answer = assistant.ask(question, verify=True)
+        events = list(assistant.stream(question, verify=True))
         careful_s.append(time.perf_counter() - t)
+        fast = next(e.answer for e in events if isinstance(e, Checking))
+        answer = events[-1]
+        assert isinstance(answer, Answer) and answer.check is not None
         found = answer.check
-        assert found is not None
         outcomes[found.outcome] = outcomes.get(found.outcome, 0) + 1
         changed += found.changed
         if found.outcome not in ("kept", "answered", "abstained"):
             continue
         check_s.append(answer.timings_ms["check_ms"] / 1000)
-        passage = next(
-            p["text"]
-            for p in answer.trace.passages
-            if p["article_id"] == found.article_id and p["start"] == found.start
-        )
-        seconds, timings = floor_once(verifier, answer.trace.query, str(passage))
+        asked = check_inputs(fast)
+        assert asked is not None
+        seconds, timings = floor_once(verifier, *asked)
         floor_s.append(seconds)
         if "prompt_ms" in timings:
             server_prompt_ms.append(float(timings["prompt_ms"]))

@@ -154,8 +154,8 @@ def _reply(
     if sentence_led(reading.question.qtype, model.sentence_types):
         # "Why ...?", "Are they ...?": the sentence is the answer.
         sentence = reading.spans[lead_span(reading, best)][0]
-        text = f"{_text(passages, sentence.hit, sentence.start, sentence.end)} {cite(sentence)}"
-        return Draft(text, False, tuple(evidence))
+        said = _text(passages, sentence.hit, sentence.start, sentence.end)
+        return Draft(f"{said} {cite(sentence)}", False, tuple(evidence), short=said)
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
     text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
     chosen, differ = pick(reading, scores, best, model.set_margin, article_of, text_of)
@@ -176,10 +176,12 @@ def _reply(
         if quote not in quotes and len(quotes) < MAX_QUOTES:
             quotes.append(quote)
     first = reading.spans[best][0]
+    short = "; ".join(text_of[i] for i in chosen)
     if len(chosen) == 1 and text_of[best] == _text(passages, first.hit, first.start, first.end):
-        return Draft(quotes[0], False, tuple(evidence))
+        return Draft(quotes[0], False, tuple(evidence), short=short)
     tail = ": the sources give different figures." if differ else "."
-    return Draft(f"{lead}{tail} {' '.join(quotes)}", False, tuple(evidence), conflict=differ)
+    text = f"{lead}{tail} {' '.join(quotes)}"
+    return Draft(text, False, tuple(evidence), conflict=differ, short=short)
 
 
 def _text(passages: Sequence[Hit], hit: int, start: int, end: int) -> str:
