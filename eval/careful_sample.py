@@ -56,7 +56,7 @@ def evaluate(
     from qa.answer import Answer, Check, Checking
     from qa.assistant import Assistant
 
-    questions, scratch, _ = prepare(settings, gold, corpus, workdir, n, seed, log)
+    questions, scratch = prepare(settings, gold, corpus, workdir, n, seed, log)
     assistant = Assistant(scratch)
     t = time.perf_counter()
     verifier = assistant.verifier()  # the probe: a backend without logprobs stops here

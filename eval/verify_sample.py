@@ -4,19 +4,19 @@ a seeded sample of a SQuAD 2.0 gold set with retrieval over all its articles ind
     python -m eval.verify_sample --gold ../shared/squad2/gold.jsonl \
         --corpus ../shared/squad2/corpus --n 200 --out eval/baseline/verify-sample
 
-Each question is answered by the learned answerer twice through the Assistant: as packaged
-(`fast_*` columns: what a user gets today) and with its abstention threshold at 0, so that it
-always commits to its best span and cites that span's passage (`lead`, `f1`). The verifier is
-asked about that cited passage. No threshold is chosen here: the report gives the AUC of
-`p_no` for unanswerable questions and, for a decision, a logistic regression on `p_no` fitted
-in folds grouped by article, with what it would do on the articles it was not fitted on.
+Each question is answered by the learned answerer as packaged through the Assistant
+(`fast_*` columns: what a user gets today); where its gate abstains, the answer it withheld
+is taken, so that every question commits to its best span and cites that span's passage
+(`lead`, `f1`). The verifier is asked about that span and its cited passage. No threshold
+is chosen here: the report gives the AUC of `p_no` for unanswerable questions and, for a
+decision, a logistic regression on `p_no` fitted in folds grouped by article, with what it
+would do on the articles it was not fitted on.
 The verifier's backend comes from the QA_* settings (QA_VERIFIER, QA_LLAMACPP_MODEL, ...).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import random
 import sys
@@ -113,25 +113,15 @@ def grouped_fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def prepare(
     settings: Settings, gold: Path, corpus: Path, workdir: Path, n: int, seed: int, log: Any
-) -> tuple[list[dict[str, Any]], Settings, Any]:
-    """The seeded sample, the scratch settings with its articles indexed, and an assistant
-    whose learned answerer never abstains (its threshold at 0)."""
+) -> tuple[list[dict[str, Any]], Settings]:
+    """The seeded sample and the scratch settings with its articles indexed."""
     from index.build import build_index
-    from qa.answerers.learned.model import load_model
-    from qa.assistant import Assistant
 
     items = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
     questions = sample(items, n, seed)
     scratch = settings.model_copy(update={"data_dir": workdir / "data", "corpus": [corpus]})
     log(build_index(scratch).summary())
-    committed_path = workdir / "learned-threshold-0.json"
-    committed_model = dataclasses.replace(load_model(settings.learned_model), threshold=0.0)
-    committed_path.write_text(json.dumps(committed_model.to_json()), encoding="utf-8")
-    return (
-        questions,
-        scratch,
-        Assistant(scratch.model_copy(update={"learned_model": committed_path})),
-    )
+    return questions, scratch
 
 
 def evaluate(
@@ -147,7 +137,7 @@ def evaluate(
     from qa.assistant import Assistant
     from qa.verify import load_verifier
 
-    questions, scratch, committed = prepare(settings, gold, corpus, workdir, n, seed, log)
+    questions, scratch = prepare(settings, gold, corpus, workdir, n, seed, log)
     fast = Assistant(scratch)
     t = time.perf_counter()
     verifier = load_verifier(scratch)  # the probe: a backend without logprobs stops here
@@ -156,7 +146,8 @@ def evaluate(
     for done, q in enumerate(questions, 1):
         answers = list(q["answers"])
         quick = fast.ask(q["question"], answerer="learned")
-        answer = committed.ask(q["question"], answerer="learned")
+        # The answer committed to its best span: the one the gate withheld, if it abstained.
+        answer = (quick.unabstained if quick.abstained else None) or quick
         passage, source = cited_passage(answer)
         short = lead(answer.text, answer.abstained)
         verdict = verifier.check(q["question"], passage, short)

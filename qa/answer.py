@@ -66,10 +66,10 @@ CheckOutcome = Literal["kept", "answered", "abstained", "fallback", "skipped"]
 class Check:
     """What careful mode's check of the cited passage found (see qa/careful.py).
 
-    kept: the model judged that the passage answers the question; answered: the fast answer
-    abstained, and the model judged that the passage of the answer its gate withheld answers,
-    so that answer is given; abstained: it judged that the passage does not answer (`p_no`
-    above the fitted `cut`), so the answer is "The articles don't say";
+    kept: the model judged that the cited passage bears the answer out; answered: the fast
+    answer abstained, and the model judged that the answer its gate withheld is borne out, so
+    that answer is given; abstained: it judged that the answer is not borne out (`p_no` above
+    the fitted `cut`), so the answer is "The articles don't say";
     fallback: the check could not run (the fast answer is shown, with a notice); skipped: there
     was nothing to check (no candidate answer, or no retrieved passage it cites).
     """

@@ -115,7 +115,11 @@ def cited_passage(answer: Answer) -> dict[str, Any] | None:
 def short_answer(answer: Answer) -> str:
     """The answer the check proposes: the answerer's own short form ("A; B" for a list), or
     the reply's text before its first marker."""
-    return answer.short or MARKER.split(answer.text, maxsplit=1)[0].strip()
+    return answer.short or _lead(answer.text)
+
+
+def _lead(text: str) -> str:
+    return MARKER.split(text, maxsplit=1)[0].strip()
 
 
 def check_inputs(answer: Answer) -> tuple[str, str, str] | None:
@@ -131,8 +135,7 @@ def check_inputs(answer: Answer) -> tuple[str, str, str] | None:
     if target.conflict:
         # Sources that disagree cannot all be right together: the leading figure is
         # proposed, with the passage it cites.
-        lead = MARKER.split(target.text, maxsplit=1)[0].strip()
-        return question, str(passages[0]["text"]).strip(), lead
+        return question, str(passages[0]["text"]).strip(), _lead(target.text)
     text = "\n\n".join(str(p["text"]).strip() for p in passages)
     return question, text, short_answer(target)
 
