@@ -526,6 +526,27 @@ def test_spans_know_acronyms_and_bracketed_placeholders(tmp_path: Path, embedder
     assert bracketed and all("date" in text for text in bracketed)
 
 
+def test_markup_is_trimmed_off_candidate_spans(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.answerers.learned.pipeline import Reader, span_text
+
+    settings = _corpus(
+        tmp_path,
+        {"dam.txt": "### Kell Dam Reopens After Repairs\nThe Kell dam reopened in May.\n"},
+        embedder,
+    )
+    assistant = Assistant(settings)
+    snap = assistant.snapshot()
+    reader = Reader(settings.learned_sentences)
+    question = "Which dam reopened after repairs?"
+    hits = assistant.search(question)
+    reading = reader.read(
+        snap, reader.question(question), assistant.embedder().embed_query(question), hits
+    )
+    texts = {span_text(snap, hits[s.hit].article_id, c) for s, c in reading.spans}
+    assert "Kell Dam" in texts or "Kell Dam Reopens" in texts, texts
+    assert not any(t.startswith("#") or t.endswith("#") for t in texts), texts
+
+
 @pytest.mark.slow
 def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     settings = _corpus(

@@ -10,6 +10,8 @@ from qa.answerers.learned.reading import Sentence
 
 _HEADS = {"NOUN", "PROPN", "NUM", "ADJ"}
 _LEADING = {"DET", "PRON", "CCONJ", "ADP", "PUNCT"}  # trimmed off a span's edges
+_MARKUP = frozenset("#*_~`|>=")
+_TRAILING = {"PUNCT", "CCONJ", "ADP", "PART"}
 MAX_TOKENS = 10
 
 
@@ -22,6 +24,11 @@ class Candidate:
     root: int  # the token whose head lies outside the span
     source: str  # "ent", "np" or "sub"
     label: str  # the entity label, or "NP-" + the root's part of speech
+
+
+def _wordlike(token: list[Any]) -> bool:
+    """Not markup: a token made only of Markdown's marks ("###", "**") is none of the text."""
+    return not set(str(token[2])) <= _MARKUP
 
 
 def _root(tokens: list[list[Any]], first: int, last: int) -> int:
@@ -41,14 +48,15 @@ def candidates(sentence: Sentence) -> list[Candidate]:
     spans: dict[tuple[int, int], tuple[str, str]] = {}
 
     def add(first: int, last: int, source: str, label: str | None = None) -> None:
-        while first <= last and toks[first][3] in _LEADING:
+        # Markup is trimmed too, whatever part of speech the tagger gave it ("#" is a NOUN).
+        while first <= last and (toks[first][3] in _LEADING or not _wordlike(toks[first])):
             first += 1
-        while last >= first and toks[last][3] in {"PUNCT", "CCONJ", "ADP", "PART"}:
+        while last >= first and (toks[last][3] in _TRAILING or not _wordlike(toks[last])):
             last -= 1
         if first > last or last - first + 1 > MAX_TOKENS:
             return
         if not any(ch.isalnum() for t in toks[first : last + 1] for ch in str(t[2])):
-            return  # markup ("###"), dashes: nothing a reply could state
+            return  # dashes, symbols: nothing a reply could state
         key = (first, last)
         if key in spans and spans[key][0] == "ent":
             return
