@@ -28,6 +28,7 @@ from index.settings import Settings
 from index.store import (
     ARTICLES,
     CHUNKS,
+    HNSW,
     MANIFEST,
     SCHEMA_VERSION,
     STOPWORDS,
@@ -384,7 +385,7 @@ def _store(
     try:
         coll = client.create_collection(
             collection_name(settings, gen),
-            configuration={"hnsw": {"space": "cosine"}},
+            configuration={"hnsw": dict(HNSW)},
             metadata={"embedding_model": embedder.model_id, "dimension": embedder.dimension},
             embedding_function=None,
         )

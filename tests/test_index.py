@@ -42,6 +42,24 @@ def test_search_filters_by_article(seed_settings) -> None:
     assert hits and {h.article_id for h in hits} == {only}
 
 
+def test_the_vector_index_searches_wide_enough_to_be_exact(seed_settings) -> None:
+    """The collection keeps the wider search (Chroma's default of 100 misses some of the top
+    48 on a few hundred chunks), and its top hits are the exact nearest chunks."""
+    import numpy as np
+
+    from index.store import HNSW
+
+    coll = open_index(seed_settings).collection()
+    assert coll.configuration_json["hnsw"]["ef_search"] == HNSW["ef_search"]
+    got = coll.get(include=["embeddings"])
+    vectors, ids = np.asarray(got["embeddings"]), got["ids"]
+    probe = vectors[0] + vectors[1]
+    found = coll.query(query_embeddings=[probe.tolist()], n_results=20, include=[])["ids"][0]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = [ids[i] for i in np.argsort(-(unit @ probe))[:20]]
+    assert set(found) == set(exact)
+
+
 def test_reindex_is_idempotent_and_embeds_nothing(tmp_path: Path, embedder) -> None:
     settings = Settings(data_dir=tmp_path / "d", corpus=[SEEDS])
     first = build_index(settings, embedder=embedder)

@@ -147,6 +147,7 @@ def build_scale_index(
     from index.store import (
         ARTICLES,
         CHUNKS,
+        HNSW,
         MANIFEST,
         SCHEMA_VERSION,
         chroma_client,
@@ -215,7 +216,7 @@ def build_scale_index(
     client = chroma_client(target, gen)
     coll = client.create_collection(
         collection_name(target, gen),
-        configuration={"hnsw": {"space": "cosine"}},
+        configuration={"hnsw": dict(HNSW)},
         metadata={"embedding_model": model_id, "dimension": dim},
         embedding_function=None,
     )
