@@ -38,7 +38,7 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         "",
         f"{meta['n']} questions of `{meta['gold']}` (seed {meta['seed']}, half unanswerable, "
         "from all its articles, retrieval over them all indexed together; ids checksum "
-        f"`{meta['ids_sha256'][:16]}…`), {meta['created']}. The fast answer is the learned "
+        f"`{meta['ids_sha256'][:16]}…`), {meta['created']}. The fast answer is the extractive "
         f"answerer as packaged; careful mode proposes its candidate (the answer it gives, or the "
         "one its gate withheld) with the passages it cites to "
         f"{meta['verifier']} ({meta['model']}, {meta['threads']} threads): above the cut on p_no "
@@ -55,7 +55,7 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         "| | HasAns F1 | NoAns | overall F1 | abstained | false abstention | answered "
         "precision | seconds p50 / p95 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        row("fast (learned as packaged)", FAST, s[FAST]),
+        row("fast (extractive as packaged)", FAST, s[FAST]),
         row("**careful** (fast, then the check)", CAREFUL, s[CAREFUL]),
         "",
         f"The check ran on the {a['checked']} questions with a candidate answer; on them the AUC "
@@ -96,7 +96,7 @@ def _curve_png(path: Path, a: dict[str, Any]) -> None:
         points = a["curves"][name]
         ax.plot([c["coverage"] for c in points], [c["precision"] for c in points], label=label)
     for name, marker, label in (
-        (FAST, "s", "fast (learned as packaged)"),
+        (FAST, "s", "fast (extractive as packaged)"),
         (CAREFUL, "o", "careful, cut out of fold"),
     ):
         ax.plot([v[name]["coverage"]], [v[name]["answered_precision"]], marker, label=label)

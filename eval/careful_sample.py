@@ -7,8 +7,8 @@ fit of careful mode's cut (qa/careful.json).
 
 The sample is eval/verify_sample.py's (half unanswerable, spread over the articles, seeded),
 asked with retrieval over all its articles indexed together. Every question goes through
-`Assistant.stream(..., answerer="learned", verify=True)`: the fast answer (the learned answerer
-as packaged, its own abstention included) and the check of its candidate (the answer it
+`Assistant.stream(..., answerer="extractive", verify=True)`: the fast answer (the extractive
+answerer as packaged, its own abstention included) and the check of its candidate (the answer it
 gives, or the one its gate withheld) against the passages that candidate cites, timed. The
 alternative careful mode used before, which checks only the answers the fast answerer's gate
 lets through, is scored from the same rows.
@@ -61,14 +61,14 @@ def evaluate(
     t = time.perf_counter()
     verifier = assistant.verifier()  # the probe: a backend without logprobs stops here
     log(f"verifier ready on {verifier.where} in {time.perf_counter() - t:.1f} s")
-    assistant.ask(questions[0]["question"], answerer="learned")  # loads spaCy, untimed
+    assistant.ask(questions[0]["question"], answerer="extractive")  # loads spaCy, untimed
     rows = []
     for done, q in enumerate(questions, 1):
         answers = list(q["answers"])
         t0 = time.perf_counter()
         fast: Answer | None = None
         check: Check | None = None
-        for event in assistant.stream(q["question"], answerer="learned", verify=True):
+        for event in assistant.stream(q["question"], answerer="extractive", verify=True):
             if isinstance(event, Checking):
                 fast, fast_s = event.answer, time.perf_counter() - t0
             elif isinstance(event, Check):
@@ -115,7 +115,7 @@ def evaluate(
         if settings.verifier == "llamacpp" and settings.llamacpp_model
         else settings.openai_model,
         "threads": settings.llamacpp_threads,
-        "learned_model": str(settings.learned_model or "packaged"),
+        "extractive_model": str(settings.extractive_model or "packaged"),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return {"meta": meta, "rows": rows}
@@ -267,7 +267,7 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
     return {
         "format": FORMAT,
         "cut": analysis["cut"],
-        "answerer": "learned",
+        "answerer": "extractive",
         "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
         "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
         "the cut, and answer otherwise: where a logistic regression of unanswerable on p_no, "
@@ -277,7 +277,7 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         },
         "model": results["meta"]["model"],
         "verifier": results["meta"]["verifier"],
-        "learned_model": results["meta"]["learned_model"],
+        "extractive_model": results["meta"]["extractive_model"],
         "auc": analysis["auc_checked"],
         "auc_95": analysis["auc_checked_95"],
         "fitted_on": analysis["checked"],

@@ -35,16 +35,14 @@ def register(sub: Any) -> None:
         "folder under --out and its replies' short answers scored with SQuAD's EM/F1",
     )
     p.add_argument("--limit", type=int, default=None, help="--squad: only the first N questions")
-    p.add_argument(
-        "--answerer", default=None, help="extractive (default), learned, llamacpp or openai"
-    )
+    p.add_argument("--answerer", default=None, help="extractive (default), llamacpp or openai")
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
     p.add_argument(
         "--verify",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="careful mode: the verifier checks each answer's cited passage (default QA_VERIFY; "
-        "with no --answerer, learned); gold sets only",
+        "with no --answerer, extractive); gold sets only",
     )
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output folder")
     p.add_argument(

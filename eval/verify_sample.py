@@ -4,7 +4,7 @@ a seeded sample of a SQuAD 2.0 gold set with retrieval over all its articles ind
     python -m eval.verify_sample --gold ../shared/squad2/gold.jsonl \
         --corpus ../shared/squad2/corpus --n 200 --out eval/baseline/verify-sample
 
-Each question is answered by the learned answerer as packaged through the Assistant
+Each question is answered by the extractive answerer as packaged through the Assistant
 (`fast_*` columns: what a user gets today); where its gate abstains, the answer it withheld
 is taken, so that every question commits to its best span and cites that span's passage
 (`lead`, `f1`). The verifier is asked about that span and its cited passage. No threshold
@@ -145,7 +145,7 @@ def evaluate(
     rows = []
     for done, q in enumerate(questions, 1):
         answers = list(q["answers"])
-        quick = fast.ask(q["question"], answerer="learned")
+        quick = fast.ask(q["question"], answerer="extractive")
         # The answer committed to its best span: the one the gate withheld, if it abstained.
         answer = (quick.unabstained if quick.abstained else None) or quick
         passage, source = cited_passage(answer)
@@ -253,7 +253,7 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
         "# The verifier on a sample of SQuAD 2.0",
         "",
         f"{s['n']} questions of `{Path(s['gold']).name}` ({s['answerable']} answerable, seed "
-        f"{s['seed']}), from {len(s['articles'])} articles indexed together. The learned "
+        f"{s['seed']}), from {len(s['articles'])} articles indexed together. The extractive "
         "answerer, its abstention threshold set to 0, cites a passage; the verifier "
         f"({s['verifier']}, {s['model']}, {s['threads']} threads) gives P(No) for it. "
         "Made by `python -m eval.verify_sample` (eval/verify_sample.py).",
@@ -278,8 +278,8 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
         "",
         "| | HasAns F1 | NoAns | overall F1 | abstained |",
         "| --- | --- | --- | --- | --- |",
-        row("learned, as packaged", s["fast"]),
-        row("learned, never abstaining", s["committed"]),
+        row("extractive, as packaged", s["fast"]),
+        row("extractive, never abstaining", s["committed"]),
         row("never abstaining + verifier, out of fold", oof),
         "",
     ]

@@ -82,26 +82,18 @@ class Settings(BaseSettings):
         description="File name endings an upload accepts (JSON list).",
     )
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
-    min_score: float = Field(
-        default=0.45,
-        description="Extractive: abstain when the best sentence scores below this "
-        "(cosine + keyword coverage; calibrated on eval/gold.jsonl).",
+    extractive_passages: int = Field(
+        default=12, ge=1, le=50, description="Extractive answerer: passages it reads per question."
     )
-    min_cosine: float = Field(
-        default=0.30, description="Extractive: abstain when no sentence is this similar."
-    )
-    learned_passages: int = Field(
-        default=12, ge=1, le=50, description="Learned answerer: passages it reads per question."
-    )
-    learned_sentences: int = Field(
+    extractive_sentences: int = Field(
         default=4,
         ge=1,
-        description="Learned answerer: candidate spans come from the sentences ranked this "
+        description="Extractive answerer: candidate spans come from the sentences ranked this "
         "high by similarity to the question or by the share of its words they hold.",
     )
-    learned_model: Path | None = Field(
+    extractive_model: Path | None = Field(
         default=None,
-        description="Learned answerer: a model file from `qa fit` (default: packaged).",
+        description="Extractive answerer: a model file from `qa fit` (default: packaged).",
     )
     answerer: str = Field(
         default="extractive", description="Default answerer: extractive, llamacpp or openai."
@@ -133,7 +125,7 @@ class Settings(BaseSettings):
         description="Careful mode for every question: after the fast answer, the verifier "
         "checks the passage it cites and the answer is kept or becomes \"The articles don't "
         "say\" (a request's `verify` overrides this). With no answerer named, careful mode "
-        "uses the one its cut was fitted for (learned).",
+        "uses the one its cut was fitted for (extractive).",
     )
     verify_timeout_s: float = Field(
         default=30.0,

@@ -82,10 +82,6 @@ class Assistant:
             from qa.answerers.extractive import ExtractiveAnswerer
 
             return ExtractiveAnswerer(self)
-        if name == "learned":
-            from qa.answerers.learned import LearnedAnswerer
-
-            return LearnedAnswerer(self)
         from qa.answerers.generative import make_generative
 
         return make_generative(name, self)

@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         help="benchmark indexing, queries, answers, scale, cold start and the server against "
         "floors",
         description="Benchmark indexing (annotation included), retrieval latency, the "
-        "extractive and learned answerers' latency, the same on a 100,000-chunk index, cold "
+        "extractive answerer's latency, the same on a 100,000-chunk index, cold "
         "start and `qa serve` under concurrent clients, and careful mode (when its verifier "
         "backend is configured: QA_VERIFIER, QA_LLAMACPP_MODEL), each against a floor "
         "measured in the same run. Takes about 17 minutes at the default size on a loaded "

@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--answerer",
         default=None,
-        help="QA_ANSWERER (extractive) by default; learned, llamacpp or openai; with --verify "
-        "and none named, learned",
+        help="QA_ANSWERER (extractive) by default; llamacpp or openai; with --verify and none "
+        "named, the one careful mode's cut was fitted for (extractive)",
     )
     p.add_argument("--k", type=int, default=None, help="passages retrieved (default QA_K=5)")
     p.add_argument(

@@ -1,4 +1,4 @@
-"""`qa fit`: fit the learned answerer on labelled questions, measured on articles it did not see.
+"""`qa fit`: fit the extractive answerer on labelled questions, measured on articles it did not see.
 
 Every SQuAD 2.0 file (`--squad`) is indexed alone in a scratch data directory, as `qa eval
 --squad` does; gold-schema files (`--gold`) are asked against the configured corpus. For
@@ -28,10 +28,10 @@ import numpy as np
 from eval.metrics import contains
 from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
-from qa.answerers.learned.compose import lead_span, pick, sentence_led
-from qa.answerers.learned.features import Features, question_features
-from qa.answerers.learned.model import AnswererModel, Linear, Ranker, SpanModel
-from qa.answerers.learned.pipeline import Reader, Reading
+from qa.answerers.extractive.compose import lead_span, pick, sentence_led
+from qa.answerers.extractive.features import Features, question_features
+from qa.answerers.extractive.model import AnswererModel, Linear, Ranker, SpanModel
+from qa.answerers.extractive.pipeline import Reader, Reading
 
 # The span ranker's hyperparameters are chosen by F1 on held-out articles from this grid:
 # the leaves of each tree and the number of trees.
@@ -79,12 +79,14 @@ def extract(
 
     assistant = Assistant(settings)
     snap = assistant.snapshot()
-    reader = Reader(settings.learned_sentences)
+    reader = Reader(settings.extractive_sentences)
     out = []
     for n, q in enumerate(questions):
-        hits, _ = assistant.retrieve(q.question, settings.learned_passages)
-        parsed = reader.question(q.question)
-        qvec = assistant.embedder().embed_query(" ".join(q.question.split()))
+        hits, _ = assistant.retrieve(q.question, settings.extractive_passages)
+        # Read as the answerer reads it: without the words that point at an article.
+        query = assistant.references().without(q.question)
+        parsed = reader.question(query)
+        qvec = assistant.embedder().embed_query(" ".join(query.split()))
         reading = reader.read(snap, parsed, qvec, hits)
         texts = [
             str(snap.articles[hits[s.hit].article_id]["text"][c.start : c.end])

@@ -11,9 +11,9 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "fit",
-        help="fit the learned answerer on labelled questions (SQuAD 2.0 or gold JSONL)",
+        help="fit the extractive answerer on labelled questions (SQuAD 2.0 or gold JSONL)",
         description="Index every --squad file alone in a scratch folder, read every question "
-        "as the learned answerer does, fit its span and abstention models with folds grouped "
+        "as the extractive answerer does, fit its span and abstention models with folds grouped "
         "by article, and write the model file (JSON) with the data's SHA-256, the seed, the "
         "features and the cross-validated figures; OUT.report/ gets report.md, results.json "
         "and the precision/coverage curve. --gold files are asked against QA_CORPUS: their "
@@ -70,7 +70,7 @@ def write_report(folder: Path, cv: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(cv, indent=1) + "\n", encoding="utf-8")
     lines = [
-        "# Learned answerer: leave-one-article-out figures",
+        "# Extractive answerer: leave-one-article-out figures",
         "",
         "Each article's questions are answered by models fitted on the other articles; the "
         "abstention threshold of each fold is chosen on its fitting articles alone. F1 and EM "
@@ -116,7 +116,7 @@ def _curve_png(path: Path, curve: list[dict[str, float]], chosen: dict[str, Any]
         ax.legend()
     ax.set_xlabel("coverage (share of questions answered)")
     ax.set_ylabel("answered precision (mean F1 of answers given)")
-    ax.set_title("Learned answerer, folds not fitted on")
+    ax.set_title("Extractive answerer, folds not fitted on")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -22,7 +22,7 @@ from qa.models import MODELS
 from tests.conftest import ROOT, SEEDS, free_port
 
 SMOLLM2 = ROOT / "models" / MODELS["smollm2"].filename
-QUESTION = "Who is Maria Zakharova?"
+QUESTION = "Who is the spokesperson for the Russian Foreign Ministry?"
 # SmolLM2-135M is too small to cite reliably; with greedy decoding it does cite for this one
 # (answers that cite nothing are flagged `uncited`, see the unanswerable test).
 CITED = "What did Russia call the claims?"
@@ -226,7 +226,7 @@ def test_answer_shape_on_an_unanswerable_question(assistant: Assistant) -> None:
     assert data["abstained"] is answer.abstained
     assert data["citations"] == [c.to_dict() for c in answer.citations]
     if assistant.settings.answerer == "extractive":
-        assert answer.abstained, answer.text  # the default answerer is calibrated to abstain
+        assert answer.abstained, answer.text  # the default answerer's fitted gate abstains
 
 
 def test_follow_up_is_searched_as_a_standalone_question(assistant: Assistant) -> None:
@@ -367,7 +367,7 @@ def test_answerers_do_not_import_the_assistant() -> None:
 
     code = (
         "import sys; import qa.answerers.extractive, qa.answerers.generative, "
-        "qa.answerers.learned, qa.answerers.llamacpp, qa.answerers.openai_compat; "
+        "qa.answerers.extractive, qa.answerers.llamacpp, qa.answerers.openai_compat; "
         "print('qa.assistant' in sys.modules)"
     )
     out = subprocess.run(

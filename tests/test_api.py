@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "k3y-for-tests-0b7c"
-QUESTION = "Who is Maria Zakharova?"
+QUESTION = "Who is the spokesperson for the Russian Foreign Ministry?"
 
 
 @dataclass

@@ -25,12 +25,12 @@ from tests.conftest import free_port
 from tests.test_answerers import Silent
 from tests.test_verify import LOCAL, SMOLLM2, Stub
 
-# A seed question the learned answerer answers, and one its gate abstains on although the
+# A seed question the extractive answerer answers, and one its gate abstains on although the
 # articles say (the candidate it withholds is what careful mode checks).
 QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
 WITHHELD = "Who is Maria Zakharova?"
 PASSAGE = "U.S. Defense Secretary Lloyd Austin confirmed that North Korea has dispatched troops."
-CUT = Cut(0.3, "learned", {})
+CUT = Cut(0.3, "extractive", {})
 
 
 class FakeVerifier:
@@ -59,7 +59,7 @@ def fast_answer(abstained: bool = False, cite_start: int = 0) -> Answer:
         text=ABSTAIN if abstained else "Lloyd Austin [1].",
         abstained=abstained,
         citations=citations,
-        answerer="learned",
+        answerer="extractive",
         timings_ms={},
         trace=Trace(query=QUESTION, passages=[passage], k=5),
     )
@@ -212,7 +212,7 @@ def test_a_conflict_is_checked_on_its_leading_figure_and_that_figure_s_passage()
 
 def test_the_packaged_cut_is_fitted_and_says_on_what() -> None:
     cut = load_cut(None)
-    assert 0.0 < cut.p_no < 1.0 and cut.answerer == "learned"
+    assert 0.0 < cut.p_no < 1.0 and cut.answerer == "extractive"
     info = cut.info
     assert info["sample"]["seed"] == 0 and info["sample"]["n"] >= 200
     assert len(info["sample"]["ids_sha256"]) == 64 and len(info["sample"]["gold_sha256"]) == 64
@@ -222,7 +222,7 @@ def test_the_packaged_cut_is_fitted_and_says_on_what() -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["", "{}", '{"format": "newsqa-careful-cut/1", "cut": 1.5, "answerer": "learned"}'],
+    ["", "{}", '{"format": "newsqa-careful-cut/1", "cut": 1.5, "answerer": "extractive"}'],
     ids=["empty", "no-format", "not-a-probability"],
 )
 def test_a_bad_cut_file_says_how_to_refit(tmp_path: Path, content: str) -> None:
@@ -276,7 +276,7 @@ def test_the_stream_sends_the_fast_answer_then_the_check(seed_settings: Settings
     assert set(kinds[1:-3]) == {"str"}
     fast, check, final = events[-3], events[-2], events[-1]
     assert isinstance(fast, Checking) and isinstance(check, Check) and isinstance(final, Answer)
-    # The deltas were the fast answer; careful mode with no answerer named is learned's.
+    # The deltas were the fast answer; careful mode with no answerer named is the extractive one's.
     assert "".join(e for e in events if isinstance(e, str)) == fast.answer.text
     assert fast.answer.answerer == final.answerer == load_cut(None).answerer
     assert not fast.answer.abstained and fast.answer.check is None
@@ -299,7 +299,7 @@ def test_careful_mode_checks_the_answer_the_gate_withheld(
 
     fake = FakeVerifier(p_no)
     assistant = Assistant(seed_settings, verifier=fake)
-    fast = assistant.ask(WITHHELD, answerer="learned")
+    fast = assistant.ask(WITHHELD, answerer="extractive")
     assert fast.abstained and fast.unabstained is not None and fast.unabstained.citations
     assert "unabstained" not in fast.to_dict()
     final = assistant.ask(WITHHELD, verify=True)
@@ -326,7 +326,7 @@ def test_careful_mode_follows_the_setting_and_the_request(seed_settings: Setting
     assert off.ask(QUESTION).check is None and len(fake.asked) == 1
     kept = off.ask(QUESTION, verify=True)
     assert kept.check is not None and kept.check.outcome == "kept"
-    assert kept.text == off.ask(QUESTION, answerer="learned").text
+    assert kept.text == off.ask(QUESTION, answerer="extractive").text
     # An answerer named explicitly is the one checked.
     assert off.ask(QUESTION, answerer="extractive", verify=True).answerer == "extractive"
 
@@ -363,7 +363,7 @@ def test_a_backend_that_cannot_check_keeps_the_fast_answer_with_a_notice(
     update, says = failing_backend
     assistant = Assistant(seed_settings.model_copy(update=update))
     final = assistant.ask(QUESTION, verify=True)
-    fast = assistant.ask(QUESTION, answerer="learned")
+    fast = assistant.ask(QUESTION, answerer="extractive")
     assert final.text == fast.text and final.citations == fast.citations and not final.abstained
     assert final.check is not None and final.check.outcome == "fallback"
     assert final.notice is not None and says in final.notice
@@ -411,7 +411,7 @@ def test_the_real_model_s_probability_meets_the_fitted_cut(
     # The same probability against cuts just below and just above it.
     for cut, outcome in ((check.p_no - 1e-4, "abstained"), (check.p_no + 1e-4, "kept")):
         path = tmp_path / f"cut-{outcome}.json"
-        path.write_text(json.dumps(Cut(max(0.0, min(1.0, cut)), "learned", {}).to_json()))
+        path.write_text(json.dumps(Cut(max(0.0, min(1.0, cut)), "extractive", {}).to_json()))
         again = Assistant(settings.model_copy(update={"verify_cut": path}))
         answer = again.ask(QUESTION, verify=True)
         assert answer.check is not None and answer.check.p_no == check.p_no

@@ -80,7 +80,7 @@ def test_ask_with_verify_reports_the_check(api: httpx.Client, stub: Stub) -> Non
     assert check["outcome"] == "abstained" and check["p_no"] > check["cut"]
     assert "does not bear it out" in check["reason"]
     assert body["answer"] == ABSTAIN and body["abstained"] and body["citations"] == []
-    assert "Austin" in check["unchecked"] and body["answerer"] == "learned"
+    assert "Austin" in check["unchecked"] and body["answerer"] == "extractive"
     # One check (after the verifier's probe on first use), about this question, with the
     # passage the fast answer cited.
     prompts = [r["messages"][-1]["content"] for r in stub.requests[asked:]]
@@ -93,7 +93,7 @@ def test_ask_with_verify_reports_the_check(api: httpx.Client, stub: Stub) -> Non
 
 def test_without_verify_nothing_is_checked(api: httpx.Client, stub: Stub) -> None:
     asked = len(stub.requests)
-    body = api.post("/v1/ask", json={"question": QUESTION, "answerer": "learned"}).json()
+    body = api.post("/v1/ask", json={"question": QUESTION, "answerer": "extractive"}).json()
     assert body["check"] is None and not body["abstained"] and "Austin" in body["answer"]
     assert len(stub.requests) == asked
 

@@ -1,307 +1,613 @@
-"""The extractive answerer's question handling: article references, lists of people,
-figures that fit the question, follow-ups that lean on a named unit."""
+"""The extractive answerer's parts: index-time annotation, SQuAD scoring, `qa fit` and
+`qa eval --squad` on a small SQuAD file the tests write, and the replies it composes."""
 
 from __future__ import annotations
 
-import re
+import json
+import shutil
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
 
 import pytest
 
+from eval.squad import best_scores, compute_exact, compute_f1, lead, read_squad
+from index import annotate
+from index.build import build_index
 from index.settings import Settings
+from index.store import open_index
 from qa.assistant import Assistant
-from qa.scope import ArticleRefs
 
-ARTICLES = {
-    "a.txt": {"title": "Storm floods the coast: council promises funds", "outlet": "Coast Herald"},
-    "b.txt": {"title": "Mayor resigns after budget row", "author": "Jane Holt"},
-    "c.txt": {"title": "Council approves the new budget", "outlet": None},
+# A small SQuAD 2.0 file: three made-up articles, answerable and unanswerable questions.
+SAMPLE = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Lake_Orvan",
+            "paragraphs": [
+                {
+                    "context": "Lake Orvan is a freshwater lake in the northern hills. The lake "
+                    "was dammed in 1911 by the engineer Marta Sollen. It covers 42 square "
+                    "kilometres and feeds the river Kell.",
+                    "qas": [
+                        {
+                            "id": "o1",
+                            "question": "Who dammed Lake Orvan?",
+                            "answers": [{"text": "Marta Sollen", "answer_start": 96}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "o2",
+                            "question": "In what year was Lake Orvan dammed?",
+                            "answers": [{"text": "1911", "answer_start": 75}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "o3",
+                            "question": "Who drained Lake Orvan in 1911?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Brasswick_Mill",
+            "paragraphs": [
+                {
+                    "context": "Brasswick Mill was a cotton mill opened in 1820. At its peak "
+                    "it employed 600 workers. The mill closed in 1958 after a fire.",
+                    "qas": [
+                        {
+                            "id": "b1",
+                            "question": "How many workers did Brasswick Mill employ at its peak?",
+                            "answers": [{"text": "600", "answer_start": 79}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "b2",
+                            "question": "Why did Brasswick Mill open in 1958?",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Tessel_Bridge",
+            "paragraphs": [
+                {
+                    "context": "The Tessel Bridge crosses the river Kell at Dunmore. It was "
+                    "designed by Iris Haldane and opened to traffic in 1934.",
+                    "qas": [
+                        {
+                            "id": "t1",
+                            "question": "Who designed the Tessel Bridge?",
+                            "answers": [{"text": "Iris Haldane", "answer_start": 76}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "t2",
+                            "question": "Which river does the Tessel Bridge cross?",
+                            "answers": [{"text": "the river Kell", "answer_start": 26}],
+                            "is_impossible": False,
+                        },
+                    ],
+                }
+            ],
+        },
+    ],
 }
 
 
+# -- SQuAD's normalisation and the reply's lead ------------------------------------------
 @pytest.mark.parametrize(
-    ("question", "article_id"),
+    ("gold", "pred", "em", "f1"),
     [
-        ("What did the Coast Herald article say about Dover?", "a.txt"),
-        ("In the piece by Jane Holt, who replaced the mayor?", "b.txt"),
-        ("According to the storm article, how many homes flooded?", "a.txt"),
-        ("What does the article about the mayor's resignation say?", "b.txt"),
-        ("What does the story on the budget row say about taxes?", "b.txt"),
+        ("The Cat", "cat", 1, 1.0),
+        ("the binary alphabet", "binary alphabet.", 1, 1.0),
+        ("a single output", "single output per input", 0, 2 * (2 / 4 * 1) / (2 / 4 + 1)),
+        ("1911", "in 1911", 0, 2 * 0.5 / 1.5),
+        ("", "", 1, 1.0),  # unanswerable, abstained
+        ("", "1911", 0, 0.0),  # unanswerable, answered
     ],
 )
-def test_a_question_that_names_one_article_is_scoped_to_it(question: str, article_id: str) -> None:
-    refs = ArticleRefs(ARTICLES)
-    ref = refs.find(question)
-    assert ref is not None and ref.article_id == article_id
-    assert ref.phrase in question
-    assert ref.phrase not in refs.without(question)
+def test_squad_scores_follow_the_official_normalisation(
+    gold: str, pred: str, em: int, f1: float
+) -> None:
+    assert compute_exact(gold, pred) == em
+    assert compute_f1(gold, pred) == pytest.approx(f1)
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "How many homes flooded?",
-        "What does the council article say?",  # two titles mention the council
-        "What does the report say about Kim?",
-        "Which article mentions budgets?",
-    ],
-)
-def test_no_scope_unless_exactly_one_article_fits(question: str) -> None:
-    refs = ArticleRefs(ARTICLES)
-    assert refs.find(question) is None
-    assert refs.without(question) == question
+def test_the_lead_is_the_text_before_the_first_marker() -> None:
+    assert lead("Marta Sollen [1]. The lake was dammed in 1911 by ... [1]", False) == "Marta Sollen"
+    assert lead("The articles don't say.", True) == ""
+    assert best_scores((), lead("The articles don't say.", True)) == (1.0, 1.0)
+    assert best_scores(("Marta Sollen",), "Sollen") == (0.0, pytest.approx(2 / 3))
 
 
+def test_read_squad_keeps_articles_and_unanswerable_questions(tmp_path: Path) -> None:
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(SAMPLE))
+    articles, questions = read_squad(path)
+    assert sorted(articles) == ["brasswick_mill.txt", "lake_orvan.txt", "tessel_bridge.txt"]
+    assert articles["lake_orvan.txt"].startswith("Lake Orvan\n\n")
+    assert [q.id for q in questions if not q.answers] == ["o3", "b2"]
+    assert next(q for q in questions if q.id == "o1").article == "lake_orvan.txt"
+
+
+# -- annotation at index time ------------------------------------------------------------
+@pytest.mark.slow
+def test_annotations_cover_every_chunk_with_exact_offsets(seed_settings: Settings) -> None:
+    snap = open_index(seed_settings)
+    notes = snap.annotations()
+    assert len(notes.chunks) == len(snap.chunks)
+    labels = set()
+    for chunk, note in zip(snap.chunks, notes.chunks, strict=True):
+        text = snap.articles[chunk.article_id]["text"]
+        assert note.tokens, chunk.id
+        for start, end, *_ in note.tokens:
+            assert chunk.start <= start < end <= chunk.end
+            assert text[start:end].strip() == text[start:end]
+        for start, end, label in note.entities:
+            assert chunk.start <= start < end <= chunk.end and text[start:end].strip()
+            labels.add(label)
+        for start, end in note.noun_chunks:
+            assert chunk.start <= start < end <= chunk.end
+        vectors = notes.sentence_vectors(snap.by_id[chunk.id])
+        assert vectors.shape == (len(chunk.sentences), 384)
+    assert {"PERSON", "GPE", "DATE"} <= labels
+
+
+@pytest.mark.slow
+def test_a_rebuild_parses_only_the_chunks_that_changed(
+    corpus: Path, tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    parsed: list[str] = []
+    real = annotate.annotate
+
+    def spy(chunks, previous):  # type: ignore[no-untyped-def]
+        parsed.extend(c.id for c in chunks if c.id not in previous)
+        return real(chunks, previous)
+
+    monkeypatch.setattr(annotate, "annotate", spy)
+    (corpus / "extra.txt").write_text("Extra news\n\nThe ferry to Ostby sailed at dawn.\n")
+    report = build_index(settings, embedder=embedder)
+    assert "annotating" in report.summary()
+    snap = open_index(settings)
+    new = [c.id for c in snap.chunks if c.article_id == "extra.txt"]
+    assert new and parsed == new
+    ents = {
+        snap.articles["extra.txt"]["text"][s:e]
+        for s, e, _ in snap.annotations().chunks[snap.by_id[new[0]]].entities
+    }
+    assert "Ostby" in ents
+
+
+@pytest.mark.slow
+def test_a_question_parses_only_the_tags_of_the_passages_it_reads(
+    seed_settings: Settings,
+) -> None:
+    from qa.answer import Retrieved
+
+    assistant = Assistant(seed_settings)
+    snap = assistant.snapshot()
+    tags = snap.annotations().chunks
+    assert len(tags) == len(snap.chunks) and not tags._parsed  # nothing parsed yet
+    events = list(assistant.stream("Who is the spokesperson?", answerer="extractive"))
+    hits = next(e for e in events if isinstance(e, Retrieved)).hits
+    read = {snap.by_id[h.chunk_id] for h in hits}
+    assert tags._parsed and set(tags._parsed) <= read
+    # The lemma counts stored at index time are those of the tags.
+    chunks, df = snap.annotations().lemma_counts()
+    assert chunks == len(tags)
+    assert df == annotate.lemma_counts([tags[i] for i in range(len(tags))])
+
+
+@pytest.mark.slow
+def test_a_damaged_annotation_line_says_to_rebuild(corpus: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.errors import IndexCorruptError
+
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    snap = open_index(settings)
+    path = snap.gen_dir / annotate.ANNOTATIONS
+    data = bytearray(path.read_bytes())
+    data[1] = ord("#")  # the first line is no longer JSON; its length is unchanged
+    path.write_bytes(bytes(data))
+    tags = open_index(settings).annotations().chunks
+    assert tags[1].tokens  # the other chunks still read
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        tags[0]
+    path.write_bytes(bytes(data[:-5]))  # truncated: the line index no longer matches
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        _ = open_index(settings).annotations().chunks
+
+
+# -- qa fit and qa eval --squad on the sample --------------------------------------------
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("squad") / "sample.json"
+    path.write_text(json.dumps(SAMPLE))
+    return path
+
+
+@pytest.mark.slow
+def test_fit_is_reproducible_and_records_its_inputs(
+    sample_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "unused"))
+    outs = [tmp_path / "one" / "model.json", tmp_path / "two" / "model.json"]
+    for out in outs:
+        assert main(["fit", "--squad", str(sample_file), "--out", str(out)]) == 0
+    first, second = (p.read_bytes() for p in outs)
+    assert first == second
+    model = json.loads(first)
+    assert model["seed"] == 0
+    assert model["data"][0]["file"] == "sample.json" and len(model["data"][0]["sha256"]) == 64
+    assert model["features"]["span"] and model["features"]["answerable"]
+    cv = model["cross_validated"]
+    assert set(cv["per_article"]) == {"lake_orvan.txt", "brasswick_mill.txt", "tessel_bridge.txt"}
+    assert 0 <= cv["overall"]["f1"] <= 1
+    assert (outs[0].with_suffix(".report") / "curve.png").stat().st_size > 0
+
+    from qa.answerers.extractive.model import load_model
+
+    assert load_model(outs[0]).threshold == model["answerable"]["threshold"]
+
+
+@pytest.mark.slow
+def test_eval_squad_writes_lead_scores_per_article(sample_file: Path, tmp_path: Path) -> None:
+    from qa.cli import main
+
+    out = tmp_path / "report"
+    assert (
+        main(["eval", "--squad", str(sample_file), "--answerer", "extractive", "--out", str(out)])
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    s = results["summary"]
+    assert (s["HasAns_total"], s["NoAns_total"]) == (5, 2)
+    assert set(results["per_article"]) == {
+        "lake_orvan.txt",
+        "brasswick_mill.txt",
+        "tessel_bridge.txt",
+    }
+    for row in results["rows"]:
+        assert row["lead"] == lead(row["reply"], row["abstained"])
+        assert 0 <= row["f1"] <= 1
+    assert "HasAns F1" in (out / "report.md").read_text()
+    assert (out / "squad.png").stat().st_size > 0
+
+
+# -- the replies ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def assistant(seed_settings: Settings) -> Assistant:
     return Assistant(seed_settings)
 
 
-def _cited_ids(answer: object) -> set[str]:
-    return {c.article_id for c in answer.citations}  # type: ignore[attr-defined]
+@pytest.mark.slow
+def test_a_reply_leads_with_a_cited_span_of_its_sentence(assistant: Assistant) -> None:
+    answer = assistant.ask("Which university is Edward Howell from?", answerer="extractive")
+    assert not answer.abstained
+    short = lead(answer.text, False)
+    assert short and answer.text.startswith(short + " [1]")
+    cited = answer.citations[0]
+    text = assistant.snapshot().articles[cited.article_id]["text"]
+    assert cited.quote == text[cited.start : cited.end]
+    assert short.lower() in cited.quote.lower()
 
 
 @pytest.mark.slow
-def test_scoped_question_cites_only_that_article(assistant: Assistant) -> None:
-    answer = assistant.ask("What does the ICARO Media Group article say about uniforms?")
-    assert not answer.abstained
-    assert _cited_ids(answer) == {"000_7f6ec0fcc98417b5.txt"}
-    assert {p["article_id"] for p in answer.trace.passages} == {"000_7f6ec0fcc98417b5.txt"}
-
-
-@pytest.mark.slow
-def test_people_questions_list_several_cited_people(assistant: Assistant) -> None:
-    answer = assistant.ask("Who are the experts quoted in the ICARO Media Group article?")
-    assert not answer.abstained
-    names = [part.strip() for part in re.split(r"\s*\[\d+\][;.]?\s*", answer.text) if part]
-    assert len(names) >= 2, answer.text
-    text = {a: assistant.article(a)["text"] for a in _cited_ids(answer)}
-    for name in names:  # every name is in the passage it cites
-        assert any(name.split()[-1] in c.quote for c in answer.citations), name
-    for c in answer.citations:
-        assert text[c.article_id][c.start : c.end] == c.quote
-
-
-@pytest.mark.slow
-def test_size_figures_leave_out_money(assistant: Assistant) -> None:
-    answer = assistant.ask("How large is the army of North Korea?")
-    assert not answer.abstained
-    assert "$" not in answer.text
-    assert re.search(r"million", answer.text), answer.text
-
-
-@pytest.mark.slow
-def test_a_follow_up_about_a_numbered_unit_finds_that_unit(assistant: Assistant) -> None:
-    history = [
-        {"role": "user", "content": "Which North Korean unit is said to be elite?"},
-        {"role": "assistant", "content": "The 11th Corps."},
-    ]
-    answer = assistant.ask("What are its soldiers trained in?", history)
-    assert not answer.abstained
-    assert "11th Corps" in answer.citations[0].quote, answer.text
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        # the organisation is the name built on the asked noun, not the first capitalised word
-        ("Which university is Edward Howell from?", "University of Oxford"),
-        # of two figures in one sentence, the one next to what is asked
-        ("How many Russian soldiers are killed or wounded every day?", "1,000"),
-        ("How many soldiers is Russia recruiting every month?", "20,000"),
-    ],
-)
-def test_typed_answers_come_first(assistant: Assistant, question: str, expected: str) -> None:
-    answer = assistant.ask(question)
-    assert not answer.abstained
-    head = answer.text.split("[1]")[0]
-    assert expected in head, answer.text
-    assert expected.split()[-1] in answer.citations[0].quote
-
-
-@pytest.mark.slow
-def test_a_question_of_names_only_is_answered(assistant: Assistant) -> None:
-    answer = assistant.ask("What did Kim Hong-ki do?")
-    assert not answer.abstained
-    assert "Kim Hong-ki" in answer.citations[0].quote
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "question",
-    [
-        "How much money does Pyongyang get for every soldier?",
-        "How much per soldier?",  # figures of money, not the head counts beside them
-    ],
-)
-def test_money_questions_get_money(assistant: Assistant, question: str) -> None:
-    answer = assistant.ask(question)
-    assert not answer.abstained
-    assert answer.text.startswith("$"), answer.text
-
-
-@pytest.mark.slow
-def test_who_is_a_name_describes_that_person(assistant: Assistant) -> None:
-    answer = assistant.ask("Who is Mark Cancian?")
-    assert not answer.abstained
-    assert "Mark Cancian" in answer.citations[0].quote
-
-
-DATA = Path(__file__).resolve().parent / "data"
-
-
-@pytest.fixture(scope="module")
-def railway(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Assistant:
-    """A user's own article that is not news: encyclopedic, Markdown, 19th-century dates."""
-    from index.build import build_index
-
-    root = tmp_path_factory.mktemp("railway")
-    settings = Settings(data_dir=root / "data", corpus=[DATA / "trans_siberian.md"])
+def test_the_answerer_reads_an_article_it_was_not_fitted_on(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "trans_siberian.md", corpus)
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
     build_index(settings, embedder=embedder)
-    return Assistant(settings)
+    answer = Assistant(settings).ask(
+        "Who directed the construction work on the Trans-Siberian Railway?", answerer="extractive"
+    )
+    assert not answer.abstained
+    assert "sergei witte" in lead(answer.text, False).lower()
+
+
+def _corpus(tmp_path: Path, articles: dict[str, str], embedder) -> Settings:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in articles.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
+    build_index(settings, embedder=embedder)
+    return settings
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("How long is the Trans-Siberian Railway?", "9,289 kilometres"),  # a length, with unit
-        ("When did construction of the railway begin?", "1891"),  # "began" is "begin"
-        ("Which company owns the line?", "Russian Railways"),  # a name opening its sentence
-        ("How many settlers did the railway bring east?", "five million"),  # spelled out
-        ("Where does the Trans-Mongolian line go?", "Ulan-Ude"),  # hyphenated place
-    ],
-)
-def test_a_long_article_that_is_not_news(railway: Assistant, question: str, expected: str) -> None:
-    answer = railway.ask(question)
-    assert not answer.abstained, answer.text
-    assert expected in answer.text.split("[1]")[0], answer.text
-    assert expected.split()[-1] in answer.citations[0].quote
+def test_figures_that_differ_between_articles_are_listed_with_their_sources(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "board.md": "# Water board report on the Orvan dam\n\nThe water board said the "
+            "Orvan reservoir holds 40 million cubic metres of water. The dam was finished "
+            "in 1911 and is inspected every spring.\n",
+            "council.md": "# Council questions the Orvan figures\n\nThe regional council "
+            "said the Orvan reservoir holds 55 million cubic metres of water. The council "
+            "meets again in May to discuss the dam.\n",
+        },
+        embedder,
+    )
+    answer = Assistant(settings).ask(
+        "How much water does the Orvan reservoir hold?", answerer="extractive"
+    )
+    assert not answer.abstained and answer.conflict
+    assert "40 million" in answer.text and "55 million" in answer.text
+    assert {c.article_id for c in answer.citations} == {"board.md", "council.md"}
+    # Its short form (what careful mode proposes to the verifier) names both, without markers.
+    assert answer.short and "40 million" in answer.short and "55 million" in answer.short
+    assert "[" not in answer.short
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "question",
-    [
-        "How many passengers use the railway each year?",
-        "What is the ticket price from Moscow to Vladivostok?",
-        "When did Sergei Witte die?",
-    ],
-)
-def test_a_long_article_that_is_not_news_abstains(railway: Assistant, question: str) -> None:
-    answer = railway.ask(question)
-    assert answer.abstained and not answer.citations, answer.text
-
-
-@pytest.mark.slow
-def test_a_chat_follow_up_leans_on_the_answer_lead_not_its_quotes(assistant: Assistant) -> None:
-    first = assistant.ask("Which South Korean official summoned the Russian ambassador?")
-    history = [
-        {"role": "user", "content": "Which South Korean official summoned the Russian ambassador?"},
-        {"role": "assistant", "content": first.text},
+def test_a_question_asking_for_several_lists_them(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "bridge.md": "# The Tessel Bridge\n\nThe Tessel Bridge crosses the river Kell at "
+            "Dunmore. The engineers Iris Haldane, Tomas Berg and Lena Voss designed it in "
+            "1931. It opened to traffic in 1934 and carries a railway line.\n",
+        },
+        embedder,
+    )
+    answer = Assistant(settings).ask(
+        "Which engineers designed the Tessel Bridge?", answerer="extractive"
+    )
+    assert not answer.abstained and not answer.conflict
+    listed = lead(answer.text, False)
+    assert listed  # the first name leads the reply
+    names = [
+        n for n in ("Iris Haldane", "Tomas Berg", "Lena Voss") if n in answer.text.split(".")[0]
     ]
-    answer = assistant.ask("What did he urge Russia to do?", history)
-    assert "Kim Hong-ki" in answer.trace.query
-    assert "withdrawal" in answer.citations[0].quote, answer.text
-    # a question that stands alone is searched as asked, whatever came before
-    alone = assistant.ask("Where are the North Korean troops training?", history)
-    assert alone.trace.query == "Where are the North Korean troops training?"
+    assert len(names) >= 2, answer.text
+    assert answer.short and all(n in answer.short for n in names)
+
+
+def test_a_listing_is_scored_on_precision_and_recall() -> None:
+    from qa.fit import set_f1
+
+    ex = SimpleNamespace(
+        texts=["Iris Haldane", "Dunmore", "Tomas Berg"], answers=("Haldane", "Berg", "Voss")
+    )
+    assert set_f1(ex, [0, 2]) == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))  # type: ignore[arg-type]
+    assert set_f1(ex, [0, 1, 2]) == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))  # type: ignore[arg-type]
+    assert set_f1(ex, [1]) == 0.0  # type: ignore[arg-type]
+
+
+def _packaged_with(tmp_path: Path, **changes: object) -> Path:
+    from dataclasses import replace
+
+    from qa.answerers.extractive.model import load_model
+
+    path = tmp_path / "model.json"
+    model = replace(load_model(None), **changes)  # type: ignore[arg-type]
+    path.write_text(json.dumps(model.to_json()), encoding="utf-8")
+    return path
+
+
+def test_a_model_file_keeps_its_set_margin_and_sentence_types(tmp_path: Path) -> None:
+    from qa.answerers.extractive.model import load_model
+
+    path = _packaged_with(tmp_path, set_margin=1.5, sentence_types=("how", "why"))
+    model = load_model(path)
+    assert (model.set_margin, model.sentence_types) == (1.5, ("how", "why"))
+
+
+def test_the_span_ranker_reads_its_own_columns_and_survives_a_round_trip() -> None:
+    import lightgbm
+    import numpy as np
+
+    from qa.answerers.extractive.model import Ranker, span_from_json
+
+    # Ten questions of four spans each: the one with "good" set is the answer.
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 2))
+    x[::4, 0] += 1.0
+    y = np.zeros(40, dtype=int)
+    y[::4] = 2
+    params = {"objective": "lambdarank", "min_data_in_leaf": 2, "verbose": -1, "num_threads": 1}
+    booster = lightgbm.train(params, lightgbm.Dataset(x, y, group=[4] * 10), num_boost_round=20)
+    ranker = Ranker(("good", "noise"), booster.model_to_string())
+    rows = [{"noise": 0.5, "unknown": 3.0}, {"good": 1.5, "noise": 0.5}]
+    scores = ranker.scores(rows)
+    assert scores[1] > scores[0]  # a name the model was not fitted on changes nothing
+    assert ranker.scores([]) == []
+    again = span_from_json(json.loads(json.dumps(ranker.to_json())))
+    assert again.scores(rows) == scores
+
+
+def test_a_model_file_of_the_first_format_still_reads(tmp_path: Path) -> None:
+    from qa.answerers.extractive.model import Linear, load_model
+
+    path = tmp_path / "old.json"
+    linear = {"bias": 0.0, "weights": {"c_len": -1.0}}
+    old = {"format": "newsqa-learned-answerer/1", "span": linear}
+    old["answerable"] = {**linear, "threshold": 0.5}
+    path.write_text(json.dumps(old))
+    model = load_model(path)
+    assert isinstance(model.span, Linear)
+    assert model.span.scores([{"c_len": 1.0}, {"c_len": 2.0}]) == [-1.0, -2.0]
 
 
 @pytest.mark.slow
+def test_the_types_the_model_names_are_answered_with_the_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "mill.md": "# Brasswick Mill\n\nBrasswick Mill was a cotton mill opened in 1820. "
+            "The mill closed in 1958 because a fire destroyed its weaving sheds. Its "
+            "chimney still stands.\n",
+        },
+        embedder,
+    )
+    question = "Why did Brasswick Mill close in 1958?"
+    by_sentence = settings.model_copy(
+        update={
+            "extractive_model": _packaged_with(tmp_path, sentence_types=("why",), threshold=0.0)
+        }
+    )
+    answer = Assistant(by_sentence).ask(question, answerer="extractive")
+    assert not answer.abstained
+    quote = answer.citations[0].quote
+    assert "fire destroyed" in quote and answer.text == f"{quote} [1]"
+    (tmp_path / "other").mkdir()
+    by_span = settings.model_copy(
+        update={
+            "extractive_model": _packaged_with(tmp_path / "other", sentence_types=(), threshold=0.0)
+        }
+    )
+    short = lead(Assistant(by_span).ask(question, answerer="extractive").text, False)
+    assert short and len(short) < len(quote)
+
+
 @pytest.mark.parametrize(
-    "question",
+    ("question", "qtype", "asked", "plural"),
     [
-        "Which experts are quoted about Mariupol?",  # a place the corpus never names
-        "Where was Maria Zakharova born?",  # a typed question about an act never mentioned
-        "How long did Jim Hoare live in Pyongyang?",
-        "Who is the mayor of Vladivostok?",  # a place the articles name, a role they never use
-        "How many North Korean troops died in Ukraine?",
-        "How much did Russia pay for the artillery shells?",  # a figure, but not money
-        # each name is in the corpus, but not in any article that speaks of the topic
-        "What did Kirby say about the satellite images?",
-        "What did Ukraine's president say about China?",
+        # The small parser makes "Which" the subject here; the noun it determines still counts.
+        ("Which outside experts are quoted in the report?", "which", "expert", True),
+        ("What weapons did the army send?", "what", "weapon", True),
+        ("Which country won the cup?", "which", "country", False),
+        ("Are the engineers still working on the bridge?", "yes/no", None, False),
     ],
 )
-def test_questions_the_articles_do_not_answer_abstain(assistant: Assistant, question: str) -> None:
-    answer = assistant.ask(question)
-    assert answer.abstained and not answer.citations, answer.text
+def test_a_question_says_what_it_asks_for(
+    question: str, qtype: str, asked: str | None, plural: bool
+) -> None:
+    from qa.answerers.extractive.reading import parse_question
 
-
-class _CountingEncoder:
-    """The real query encoder; counts the sentences encoded for passages."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.sentences = 0
-
-    def embed_query(self, text: str) -> Any:
-        return self.inner.embed_query(text)
-
-    def embed_many(self, texts: list[str]) -> Any:
-        self.sentences += len(texts)
-        return self.inner.embed_many(texts)
-
-
-class _Resources:
-    """What an answerer needs (`qa.answerers.Resources`), from a real Assistant."""
-
-    def __init__(self, assistant: Assistant) -> None:
-        self.assistant = assistant
-        self.encoder = _CountingEncoder(assistant.embedder())
-
-    @property
-    def settings(self) -> Settings:
-        return self.assistant.settings
-
-    def snapshot(self) -> Any:
-        return self.assistant.snapshot()
-
-    def embedder(self) -> _CountingEncoder:
-        return self.encoder
-
-    def references(self) -> ArticleRefs:
-        return self.assistant.references()
-
-    def answerer(self, name: str | None = None) -> Any:
-        return self.assistant.answerer(name)
-
-
-def _gold_questions(n: int) -> list[str]:
-    import json
-
-    gold = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
-    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line]
-    return [r["question"] for r in rows if not r.get("history")][:n]
+    parsed = parse_question(annotate.nlp()(question))
+    assert parsed.qtype == qtype
+    assert (parsed.wh_nouns[0] if parsed.wh_nouns else None) == asked
+    assert parsed.plural is plural
 
 
 @pytest.mark.slow
-def test_passage_sentences_are_read_from_the_index_not_encoded(
-    seed_settings: Settings, tmp_path: Path
+def test_spans_know_acronyms_and_bracketed_placeholders(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.answerers.extractive.pipeline import Reader, span_text
+
+    settings = _corpus(
+        tmp_path,
+        {
+            "dam.md": "# The Kell dam\n\nThe Kell River Authority (KRA) manages the dam. The "
+            "dam reopened on [date to be confirmed] after repairs.\n",
+        },
+        embedder,
+    )
+    assistant = Assistant(settings)
+    snap = assistant.snapshot()
+    reader = Reader(settings.extractive_sentences)
+
+    def features(question: str) -> dict[str, dict[str, float]]:
+        hits = assistant.search(question)
+        parsed = reader.question(question)
+        reading = reader.read(snap, parsed, assistant.embedder().embed_query(question), hits)
+        return {
+            span_text(snap, hits[s.hit].article_id, c): f
+            for (s, c), f in zip(reading.spans, reading.features, strict=True)
+        }
+
+    acro = features("What does KRA stand for?")
+    assert acro["Kell River Authority"]["c_acro"] == 1.0
+    assert not any(f["c_acro"] for text, f in acro.items() if "Authority" not in text)
+    dated = features("When did the dam reopen?")
+    bracketed = [text for text, f in dated.items() if f["c_bracket"]]
+    assert bracketed and all("date" in text for text in bracketed)
+
+
+def test_markup_is_trimmed_off_candidate_spans(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from qa.answerers.extractive.pipeline import Reader, span_text
+
+    settings = _corpus(
+        tmp_path,
+        {"dam.txt": "### Kell Dam Reopens After Repairs\nThe Kell dam reopened in May.\n"},
+        embedder,
+    )
+    assistant = Assistant(settings)
+    snap = assistant.snapshot()
+    reader = Reader(settings.extractive_sentences)
+    question = "Which dam reopened after repairs?"
+    hits = assistant.search(question)
+    reading = reader.read(
+        snap, reader.question(question), assistant.embedder().embed_query(question), hits
+    )
+    texts = {span_text(snap, hits[s.hit].article_id, c) for s, c in reading.spans}
+    assert "Kell Dam" in texts or "Kell Dam Reopens" in texts, texts
+    assert not any(t.startswith("#") or t.endswith("#") for t in texts), texts
+
+
+@pytest.mark.slow
+def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "bridge.md": "# The Tessel Bridge\n\nThe Tessel Bridge crosses the river Kell. "
+            "It was closed in March for repairs to its deck. Engineers say it will not "
+            "reopen before the autumn.\n",
+        },
+        embedder,
+    )
+    # threshold 0: this is about the reply's form, not the decision to answer
+    settings = settings.model_copy(
+        update={"extractive_model": _packaged_with(tmp_path, threshold=0.0)}
+    )
+    answer = Assistant(settings).ask("Has the Tessel Bridge reopened yet?", answerer="extractive")
+    assert not answer.abstained
+    quote = answer.citations[0].quote
+    assert answer.text == f"{quote} [1]"
+    assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "negates"),
+    [
+        # A negation elsewhere in the sentence is not about what is asked.
+        (
+            "What does the cooperation comply with?",
+            "The cooperation complies with international law and does not harm anyone.",
+            False,
+        ),
+        (
+            "What does the cooperation comply with?",
+            "The cooperation does not comply with law.",
+            True,
+        ),
+        # Without the question's anchor in it, any negation in the sentence counts.
+        ("Which court argued the case?", "The case was not heard in March.", True),
+        ("Which court argued the case?", "The high court argued the case in March.", False),
+    ],
+)
+def test_a_negation_counts_when_it_is_on_what_the_question_asks(
+    question: str, sentence: str, negates: bool
 ) -> None:
-    import shutil
+    from qa.answerers.extractive.features import _negates
+    from qa.answerers.extractive.reading import Sentence, parse_question
 
-    from index.annotate import SENTENCE_VECTORS
-    from index.store import current_generation
-    from qa.answerers.extractive import ExtractiveAnswerer
+    note = annotate.from_doc(annotate.nlp()(sentence), 0)
+    read = Sentence(0, 0, len(sentence), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    assert _negates(read, parse_question(annotate.nlp()(question))) is negates
 
-    stored = _Resources(Assistant(seed_settings))
-    # The same index as one built before sentence vectors were stored.
-    shutil.copytree(seed_settings.data_dir, tmp_path / "data")
-    older = seed_settings.model_copy(update={"data_dir": tmp_path / "data"})
-    gen = current_generation(older)
-    assert gen is not None
-    (gen / SENTENCE_VECTORS).unlink()
-    encoded = _Resources(Assistant(older))
 
-    for question in _gold_questions(12):
-        hits = stored.assistant.search(question, k=12)
-        a = ExtractiveAnswerer(stored).answer(question, hits, [])
-        b = ExtractiveAnswerer(encoded).answer(
-            question, encoded.assistant.search(question, k=12), []
-        )
-        assert (a.text, a.abstained) == (b.text, b.abstained), question
-    assert stored.encoder.sentences == 0
-    assert encoded.encoder.sentences > 0
+@pytest.mark.slow
+def test_parsed_tags_are_kept_up_to_a_bound(
+    seed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(annotate.TagFile, "KEEP_PARSED", 3)
+    tags = open_index(seed_settings).annotations().chunks
+    read = [tags[i] for i in range(5)]
+    assert len(tags._parsed) <= 3
+    assert [tags[i].tokens for i in range(5)] == [a.tokens for a in read]  # re-parsed the same

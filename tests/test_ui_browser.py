@@ -286,7 +286,7 @@ def test_answerer_chooser_reaches_the_assistant(page: Any) -> None:
 def test_careful_mode_shows_the_answer_then_its_check(page: Any, verifier_stub: GatedStub) -> None:
     page.locator("#nq-verify input").check()
     # Careful mode picks the answerer its cut was fitted for.
-    expect(page.locator("#nq-answerer input")).to_have_value("learned")
+    expect(page.locator("#nq-answerer input")).to_have_value("extractive")
     before = page.locator(BOT).count()
     verifier_stub.gate.clear()  # the check waits until the fast answer has been seen
     try:

@@ -58,7 +58,7 @@ class Resources(Protocol):
         ...
 
 
-ANSWERERS = ("extractive", "learned", "llamacpp", "openai")
+ANSWERERS = ("extractive", "llamacpp", "openai")
 
 
 def streamed(draft: Draft) -> Iterator[str | Draft]:

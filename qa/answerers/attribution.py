@@ -11,13 +11,30 @@ import re
 from collections.abc import Callable, Sequence
 
 from index import terms
-from qa.answerers.question import STOPWORDS
 from qa.retrieve import Hit
 
 SUPPORT = 0.6  # share of a sentence's content words one passage must hold
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _BRACKETS = re.compile(r"\[[^\[\]]*\]")
 _END = re.compile(r"[.!?][\"'”’)]*(?:\s*\[[^\[\]]*\])*$")
+
+# Function words, and words that frame a question rather than say what it is about.
+STOPWORDS = frozenset(
+    (
+        "a about above after again against all also am an and any are as at be because been "
+        "before being below between both but by can could did do does doing down during each few "
+        "for from further had has have having he her here hers herself him himself his how i if "
+        "in into is it its itself just me might more most must my myself no nor not now of off on "
+        "once only or other our ours ourselves out over own said same say says she should so some "
+        "such than that the their theirs them themselves then there these they this those through "
+        "to too under until up very was we were what when where which while who whom whose why "
+        "will with would you your yours according article articles tell me give many much name "
+        "kind kinds type types list mentioned mention describe described according report "
+        "reported reports one author authors writer piece outlet story far stand claim claims "
+        "claimed state states stated reportedly allegedly actually eventually currently every each "
+        "per ever"
+    ).split()
+)
 
 
 def _figures(text: str) -> set[str]:

@@ -19,7 +19,7 @@ VERIFY_HELP = (
     "Careful mode: after the fast answer, the local model checks the passage it cites (or, "
     "when the fast answer abstained, the passage of the answer it withheld); the answer is "
     'kept, given, or becomes "The articles don\'t say" with the reason (`check`). With no '
-    "answerer named it uses the learned answerer. Default QA_VERIFY ({})."
+    "answerer named it uses the extractive answerer. Default QA_VERIFY ({})."
 )
 # C0/C1 control characters other than tab, newline and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

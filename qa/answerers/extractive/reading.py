@@ -1,4 +1,4 @@
-"""What the learned answerer reads: the question's own parse, and the retrieved passages'
+"""What the extractive answerer reads: the question's own parse, and the retrieved passages'
 sentences with the tokens, entities and noun chunks `qa index` stored for them."""
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def load_model(path: Path | None) -> AnswererModel:
     """The model at `path`, or the one shipped with the package."""
     try:
         if path is None:
-            text = resources.files("qa.answerers.learned").joinpath("model.json").read_text()
+            text = resources.files("qa.answerers.extractive").joinpath("model.json").read_text()
         else:
             text = Path(path).read_text(encoding="utf-8")
         return AnswererModel.from_json(json.loads(text))

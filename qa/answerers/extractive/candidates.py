@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qa.answerers.learned.reading import Sentence
+from qa.answerers.extractive.reading import Sentence
 
 _HEADS = {"NOUN", "PROPN", "NUM", "ADJ"}
 _LEADING = {"DET", "PRON", "CCONJ", "ADP", "PUNCT"}  # trimmed off a span's edges
@@ -31,6 +31,11 @@ def _wordlike(token: list[Any]) -> bool:
     return not set(str(token[2])) <= _MARKUP
 
 
+def _governed(tokens: list[list[Any]], i: int, first: int, last: int) -> bool:
+    """Token i's head is one of the tokens first..last."""
+    return any(tokens[i][5] == tokens[j][0] for j in range(first, last + 1))
+
+
 def _root(tokens: list[list[Any]], first: int, last: int) -> int:
     starts = {tokens[i][0] for i in range(first, last + 1)}
     for i in range(first, last + 1):
@@ -53,7 +58,19 @@ def candidates(sentence: Sentence) -> list[Candidate]:
             first += 1
         while last >= first and (toks[last][3] in _TRAILING or not _wordlike(toks[last])):
             last -= 1
-        if first > last or last - first + 1 > MAX_TOKENS:
+        if first > last:
+            return
+        # A symbol that one of the span's words governs belongs to it: "$" before "2,000"
+        # (the tagger's MONEY entity leaves the sign out).
+        while first > 0 and toks[first - 1][3] == "SYM" and _governed(toks, first - 1, first, last):
+            first -= 1
+        while (
+            last + 1 < len(toks)
+            and toks[last + 1][3] == "SYM"
+            and _governed(toks, last + 1, first, last)
+        ):
+            last += 1
+        if last - first + 1 > MAX_TOKENS:
             return
         if not any(ch.isalnum() for t in toks[first : last + 1] for ch in str(t[2])):
             return  # dashes, symbols: nothing a reply could state

@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.answerers.learned.candidates import Candidate
-from qa.answerers.learned.reading import Question, Sentence, stem
+from qa.answerers.extractive.candidates import Candidate
+from qa.answerers.extractive.reading import Question, Sentence, stem
 
 Features = dict[str, float]
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from index.annotate import nlp
 from index.store import IndexSnapshot
-from qa.answerers.learned.candidates import Candidate, candidates
-from qa.answerers.learned.features import Features, Ranks, candidate_features
-from qa.answerers.learned.reading import (
+from qa.answerers.extractive.candidates import Candidate, candidates
+from qa.answerers.extractive.features import Features, Ranks, candidate_features
+from qa.answerers.extractive.reading import (
     Lemmas,
     Question,
     Sentence,

@@ -1,10 +1,11 @@
-"""The learned extractive answerer: spans of the retrieved sentences, ranked by a model
+"""The extractive answerer: spans of the retrieved sentences, ranked by a model
 fitted on labelled questions, and a fitted decision to abstain.
 
 It reads what `qa index` stored for every chunk (tokens, entities, noun chunks, sentence
 vectors), so a question costs its own parse and encoding plus arithmetic over the
 passages' candidates. `qa fit` makes the model file; `model.json` beside this module is the
-packaged one, and `QA_LEARNED_MODEL` points at another.
+packaged one, and `QA_EXTRACTIVE_MODEL` points at another. Nothing in it is written for
+any corpus: which spans answer which questions, and when to abstain, is what the fit learns.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from qa.followup import standalone_query
 from qa.retrieve import Hit
 
 if TYPE_CHECKING:
-    from qa.answerers.learned.model import AnswererModel
-    from qa.answerers.learned.pipeline import Reader
+    from qa.answerers.extractive.model import AnswererModel
+    from qa.answerers.extractive.pipeline import Reader
 
 
-class LearnedAnswerer:
-    name = "learned"
+class ExtractiveAnswerer:
+    name = "extractive"
 
     def __init__(self, resources: Resources) -> None:
         self._resources = resources
@@ -34,24 +35,25 @@ class LearnedAnswerer:
 
     @property
     def min_passages(self) -> int:
-        return self._resources.settings.learned_passages
+        return self._resources.settings.extractive_passages
 
     def _parts(self) -> tuple[Reader, AnswererModel]:
         if self._reader is None or self._model is None:
             with self._lock:
-                from qa.answerers.learned.model import load_model
-                from qa.answerers.learned.pipeline import Reader
+                from qa.answerers.extractive.model import load_model
+                from qa.answerers.extractive.pipeline import Reader
 
                 settings = self._resources.settings
-                self._model = self._model or load_model(settings.learned_model)
-                self._reader = self._reader or Reader(settings.learned_sentences)
+                self._model = self._model or load_model(settings.extractive_model)
+                self._reader = self._reader or Reader(settings.extractive_sentences)
         return self._reader, self._model
 
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
-        from qa.answerers.learned.compose import compose
+        from qa.answerers.extractive.compose import compose
 
         reader, model = self._parts()
-        query = standalone_query(question, history)
+        # The words that point at an article say where to look, not what is asked.
+        query = self._resources.references().without(standalone_query(question, history))
         snap = self._resources.snapshot()
         parsed = reader.question(query)
         qvec = self._resources.embedder().embed_query(query)
@@ -64,4 +66,4 @@ class LearnedAnswerer:
         return streamed(self.answer(question, passages, history))
 
 
-__all__ = ["Draft", "Evidence", "LearnedAnswerer"]
+__all__ = ["Draft", "Evidence", "ExtractiveAnswerer"]

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qa.answer import Draft, Evidence
-from qa.answerers.learned.candidates import Candidate
-from qa.answerers.learned.features import question_features
-from qa.answerers.learned.model import AnswererModel
-from qa.answerers.learned.pipeline import Reading
-from qa.answerers.learned.reading import YES_NO, Sentence
+from qa.answerers.extractive.candidates import Candidate
+from qa.answerers.extractive.features import question_features
+from qa.answerers.extractive.model import AnswererModel
+from qa.answerers.extractive.pipeline import Reading
+from qa.answerers.extractive.reading import YES_NO, Sentence
 from qa.citations import MARKER
 from qa.retrieve import Hit
 
