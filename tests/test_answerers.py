@@ -231,7 +231,7 @@ def test_answer_shape_on_an_unanswerable_question(assistant: Assistant) -> None:
 
 def test_follow_up_is_searched_as_a_standalone_question(assistant: Assistant) -> None:
     history = [
-        {"role": "user", "content": QUESTION},
+        {"role": "user", "content": "Who is Maria Zakharova?"},
         {
             "role": "assistant",
             "content": "Maria Zakharova is the spokesperson for the Russian Foreign Ministry [1].",
