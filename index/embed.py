@@ -18,6 +18,7 @@ import numpy as np
 
 from index.clean import normalize
 from index.errors import NewsQAError
+from index.optional import importing
 
 
 class Embedder(Protocol):
@@ -73,8 +74,9 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+                with importing():  # torch: see index.optional
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import lightgbm
 
 from index.errors import NewsQAError
+from index.optional import hidden
 
 FORMAT = "newsqa-learned-answerer/2"
 # Format 1 held a logistic regression as the span model; it still reads.
@@ -72,7 +73,8 @@ class Ranker:
 
     @cached_property
     def _model(self) -> lightgbm.Booster:
-        import lightgbm
+        with hidden("sklearn"):  # its estimator wrappers only: see index.optional
+            import lightgbm
 
         return lightgbm.Booster(model_str=self.booster)
 
