@@ -1,10 +1,11 @@
 """Importing a library without the optional packages it would load and never use here.
 
 spaCy's thinc imports torch whenever torch is installed (about 2 s; `en_core_web_sm` runs on
-numpy), and LightGBM imports scikit-learn (about 1.8 s, for estimator wrappers the answerer
-does not use). Both treat the package as optional: when its import fails they go without.
-`hidden("torch")` makes that import fail for the duration of the block, unless the package
-is already loaded, so a cold `qa ask` does not pay for either.
+numpy), and LightGBM imports scikit-learn and pandas (about 1.8 s and 0.7 s, for estimator
+wrappers and data frames the answerer does not use). Both treat these packages as optional:
+when the import fails they go without. `hidden("torch")` makes that import fail for the
+duration of the block, unless the package is already loaded, so a cold `qa ask` pays for none
+of them.
 
 While a package is hidden, no thread can import it. Code that imports a hidden package
 (the sentence-transformers embedder imports torch) does so under `importing()`, which waits

@@ -35,17 +35,17 @@ def test_without_export_the_query_path_falls_back(tmp_path) -> None:
     assert query.backend == "sentence-transformers"
 
 
-def test_query_path_loads_neither_torch_nor_scikit_learn(seed_settings: Settings) -> None:
+def test_query_path_loads_no_torch_scikit_learn_or_pandas(seed_settings: Settings) -> None:
     """Questions are encoded by the exported ONNX model, and the extractive answerer's spaCy
-    and LightGBM go without the optional torch and scikit-learn they would import."""
+    and LightGBM go without the optional torch, scikit-learn and pandas they would import."""
     code = (
         "import sys; from qa.assistant import Assistant; from index.settings import Settings;"
         f"a = Assistant(Settings(data_dir={str(seed_settings.data_dir)!r}));"
         "r = a.ask('How many troops?');"
         "print(r.answerer, bool(r.citations), a.embedder().backend,"
-        " *(m in sys.modules for m in ('sentence_transformers', 'torch', 'sklearn')))"
+        " *(m in sys.modules for m in ('sentence_transformers', 'torch', 'sklearn', 'pandas')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["extractive", "True", "onnx", "False", "False", "False"]
+    assert out.stdout.split() == ["extractive", "True", "onnx", *["False"] * 4]

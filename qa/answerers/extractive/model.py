@@ -73,7 +73,7 @@ class Ranker:
 
     @cached_property
     def _model(self) -> lightgbm.Booster:
-        with hidden("sklearn"):  # its estimator wrappers only: see index.optional
+        with hidden("sklearn", "pandas"):  # optional to it: see index.optional
             import lightgbm
 
         return lightgbm.Booster(model_str=self.booster)
