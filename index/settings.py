@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `qa serve` binds to.")
     port: int = Field(default=7860, ge=0, le=65535, description="Port `qa serve` listens on.")
+    serve_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Questions `qa serve` answers at once; more wait their turn (0: one per CPU "
+        "core). Answering is CPU-bound Python: threads beyond the cores only contend for the "
+        "interpreter lock, and every request waits longer.",
+    )
     api_key: str | None = Field(
         default=None, description="When set, every /v1 route and the UI require this key."
     )

@@ -2,8 +2,8 @@
 
 One module per resource: `answers` (ask, stream, search), `articles` (list, read, upload,
 remove), `openai` (chat completions, models); `schemas` holds every request rule and
-response shape, `errors` the one error shape. When `api_key` is set, every `/v1` route
-needs `Authorization: Bearer <key>`.
+response shape, `errors` the one error shape, `workers` the threads answers run on. When
+`api_key` is set, every `/v1` route needs `Authorization: Bearer <key>`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from index.settings import Settings
 from qa.web import answers, articles, errors, openai
 from qa.web.auth import key_check
 from qa.web.schemas import HealthOut, request_models, upload_body_limit, upload_limits
+from qa.web.workers import Workers
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -36,9 +37,11 @@ def create_api(assistant: Assistant, settings: Settings, library: Library | None
     upload_max = upload_body_limit(settings)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], max_body_size=MAX_BODY_BYTES)
-    v1.include_router(answers.router(assistant, models))
+    # Answers run on at most `serve_workers` threads at once (qa/web/workers.py).
+    workers = Workers(settings.serve_workers)
+    v1.include_router(answers.router(assistant, models, workers))
     v1.include_router(articles.router(library, settings))
-    v1.include_router(openai.router(assistant, settings, models))
+    v1.include_router(openai.router(assistant, settings, models, workers))
 
     @v1.api_route(
         "/{path:path}",

@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import APIRouter
@@ -11,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from qa.answer import Answer, Check, Checking, Retrieved
 from qa.web.errors import RESPONSES, error_payload
 from qa.web.schemas import AnswerOut, AskBody, HitOut, RequestModels, SearchBody
+from qa.web.workers import Workers
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -34,20 +36,23 @@ def event_stream(body: Iterator[str]) -> StreamingResponse:
     )
 
 
-def router(assistant: "Assistant", models: RequestModels) -> APIRouter:
+def router(assistant: "Assistant", models: RequestModels, workers: Workers) -> APIRouter:
     AskRequest, SearchRequest = models.AskRequest, models.SearchRequest
     r = APIRouter()
 
     @r.post("/ask", response_model=AnswerOut, responses=RESPONSES, tags=["answers"])
-    def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]
+    async def ask(body: AskRequest) -> Any:  # type: ignore[valid-type]
         """Answer a question with numbered citations into the articles."""
         req = cast(AskBody, body)
-        answer = assistant.ask(
-            req.question,
-            [t.model_dump() for t in req.history],
-            answerer=req.answerer,
-            k=req.k,
-            verify=req.verify,
+        answer = await workers.run(
+            partial(
+                assistant.ask,
+                req.question,
+                [t.model_dump() for t in req.history],
+                answerer=req.answerer,
+                k=req.k,
+                verify=req.verify,
+            )
         )
         return answer.to_dict()
 

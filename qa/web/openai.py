@@ -4,6 +4,7 @@
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import APIRouter
@@ -15,6 +16,7 @@ from qa.answerers import ANSWERERS, word_deltas
 from qa.web.answers import chain, event_stream, sse
 from qa.web.errors import RESPONSES, error_payload
 from qa.web.schemas import CONTROL, MODEL, ChatBody, RequestModels
+from qa.web.workers import Workers
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -62,7 +64,9 @@ def _conversation(messages: list[Any], max_q: int) -> tuple[str, list[dict[str, 
     return question, history
 
 
-def router(assistant: "Assistant", settings: Settings, models: RequestModels) -> APIRouter:
+def router(
+    assistant: "Assistant", settings: Settings, models: RequestModels, workers: Workers
+) -> APIRouter:
     ChatRequest = models.ChatRequest
     r = APIRouter(tags=["openai"])
 
@@ -79,7 +83,7 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
         "/chat/completions",
         responses={**RESPONSES, 200: {"content": {"text/event-stream": {}}}},
     )
-    def chat_completions(body: ChatRequest) -> Any:  # type: ignore[valid-type]
+    async def chat_completions(body: ChatRequest) -> Any:  # type: ignore[valid-type]
         """OpenAI-compatible chat completions. The last user message is the question, earlier
         user/assistant messages the history. The cited answer is `choices[0].message.content`;
         the structured citations ride in a top-level `citations` field (with `stream`, in the
@@ -91,7 +95,9 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
         created = int(time.time())
         verify = settings.verify if req.verify is None else req.verify
         if not req.stream:
-            answer = assistant.ask(question, history, answerer=answerer, verify=verify)
+            answer = await workers.run(
+                partial(assistant.ask, question, history, answerer=answerer, verify=verify)
+            )
             return {
                 "id": cid,
                 "object": "chat.completion",
@@ -108,7 +114,7 @@ def router(assistant: "Assistant", settings: Settings, models: RequestModels) ->
                 **_extras(answer),
             }
         events = assistant.stream(question, history, answerer=answerer, verify=verify)
-        first = next(events)
+        first = await workers.run(partial(next, events))
 
         def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
