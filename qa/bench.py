@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
         "extractive answerer's latency, the same on a 100,000-chunk index, cold "
         "start and `qa serve` under concurrent clients, and careful mode (when its verifier "
         "backend is configured: QA_VERIFIER, QA_LLAMACPP_MODEL), each against a floor "
-        "measured in the same run. Takes about 17 minutes at the default size on a loaded "
+        "measured in the same run. Takes 11-12 minutes at the default size on a quiet "
         "2-core machine, plus careful mode's questions (seconds each).",
     )
     p.add_argument(
