@@ -52,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         print(build_index(settings).summary(), flush=True)
 
     app, assistant = build_app(settings)
-    # Load the embedding model and the index now, so the first question is not the slow one.
+    # Load the embedding model, the index and the default answerer's models now, so the first
+    # question is not the slow one.
     assistant.search("warm up", k=1)
+    assistant.answerer().warm()
     if settings.verify:
         _probe_verifier(assistant)
 

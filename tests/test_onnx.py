@@ -49,3 +49,19 @@ def test_query_path_loads_no_torch_scikit_learn_or_pandas(seed_settings: Setting
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["extractive", "True", "onnx", *["False"] * 4]
+
+
+def test_warm_loads_the_answerers_parser_before_any_question(seed_settings: Settings) -> None:
+    """`qa serve` warms the default answerer at start-up: the extractive one's spaCy pipeline
+    is loaded by `warm()` alone, no question asked, and without torch."""
+    code = (
+        "import sys; from qa.assistant import Assistant; from index.settings import Settings;"
+        "from index.annotate import nlp;"
+        f"a = Assistant(Settings(data_dir={str(seed_settings.data_dir)!r}));"
+        "before = nlp.cache_info().currsize; a.answerer().warm();"
+        "print(before, nlp.cache_info().currsize, 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["0", "1", "False"]

@@ -26,6 +26,11 @@ Turn = dict[str, str]
 class Answerer(Protocol):
     name: str
 
+    def warm(self) -> None:
+        """Load what the first answer needs and takes no question to load (models, parsers),
+        so that a server's first answer is not its slow one."""
+        ...
+
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft: ...
 
     def stream(

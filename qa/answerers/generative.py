@@ -299,6 +299,10 @@ class GenerativeAnswerer:
         # Deadlines are read from this clock; tests give it a deterministic one.
         self.clock: Callable[[], float] = time.monotonic
 
+    def warm(self) -> None:
+        """Nothing: the backend (a llama.cpp server, a remote endpoint) starts or is reached
+        on the first answer, whose notice reports it if it fails."""
+
     def chat(self) -> Chat:
         if self._chat is None:
             with self._lock:

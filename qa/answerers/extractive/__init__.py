@@ -48,6 +48,13 @@ class ExtractiveAnswerer:
                 self._reader = self._reader or Reader(settings.extractive_sentences)
         return self._reader, self._model
 
+    def warm(self) -> None:
+        """The fitted model and the spaCy pipeline (about 2 s in a fresh process)."""
+        from index.annotate import nlp
+
+        self._parts()
+        nlp()
+
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
         from qa.answerers.extractive.compose import compose
 
