@@ -28,7 +28,6 @@ from index.settings import Settings
 from index.store import (
     ARTICLES,
     CHUNKS,
-    HNSW,
     MANIFEST,
     SCHEMA_VERSION,
     STOPWORDS,
@@ -36,6 +35,7 @@ from index.store import (
     chroma_client,
     collection_name,
     current_generation,
+    hnsw_for,
     index_root,
     open_index,
     store_unavailable,
@@ -385,7 +385,7 @@ def _store(
     try:
         coll = client.create_collection(
             collection_name(settings, gen),
-            configuration={"hnsw": dict(HNSW)},
+            configuration={"hnsw": hnsw_for(len(chunks))},
             metadata={"embedding_model": embedder.model_id, "dimension": embedder.dimension},
             embedding_function=None,
         )

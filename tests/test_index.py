@@ -44,13 +44,16 @@ def test_search_filters_by_article(seed_settings) -> None:
 
 def test_the_vector_index_searches_wide_enough_to_be_exact(seed_settings) -> None:
     """The collection keeps the wider search (Chroma's default of 100 misses some of the top
-    48 on a few hundred chunks), and its top hits are the exact nearest chunks."""
+    48 on a few hundred chunks; a small collection is searched at least as wide as it is), and
+    its top hits are the exact nearest chunks."""
     import numpy as np
 
-    from index.store import HNSW
+    from index.store import EXHAUSTIVE_UP_TO, HNSW, hnsw_for
 
     coll = open_index(seed_settings).collection()
-    assert coll.configuration_json["hnsw"]["ef_search"] == HNSW["ef_search"]
+    assert coll.configuration_json["hnsw"]["ef_search"] == hnsw_for(coll.count())["ef_search"]
+    assert hnsw_for(EXHAUSTIVE_UP_TO)["ef_search"] == EXHAUSTIVE_UP_TO
+    assert hnsw_for(EXHAUSTIVE_UP_TO + 1)["ef_search"] == HNSW["ef_search"] < EXHAUSTIVE_UP_TO
     got = coll.get(include=["embeddings"])
     vectors, ids = np.asarray(got["embeddings"]), got["ids"]
     probe = vectors[0] + vectors[1]
