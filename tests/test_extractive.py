@@ -611,3 +611,56 @@ def test_parsed_tags_are_kept_up_to_a_bound(
     read = [tags[i] for i in range(5)]
     assert len(tags._parsed) <= 3
     assert [tags[i].tokens for i in range(5)] == [a.tokens for a in read]  # re-parsed the same
+
+
+@pytest.mark.parametrize(
+    ("question", "defined"),
+    [
+        ("Who is Maria Okafor?", ("maria", "okafor")),
+        ("Who was Kim Hong-ki?", ("kim", "hong", "-", "ki")),
+        ("What is the Orvan Water Board?", ("orvan", "water", "board")),
+        # A role asks for the name of its holder, not for a description.
+        ("Who is the President of Egypt?", ()),
+        ("Who is the spokesperson?", ()),
+        # More than a name after the verb: an ordinary question.
+        ("Who was Louis XIV's main rival?", ()),
+        ("What was Henry IV known as before taking the throne?", ()),
+    ],
+)
+def test_a_definitional_question_names_what_it_asks_about(
+    question: str, defined: tuple[str, ...]
+) -> None:
+    from qa.answerers.extractive.reading import parse_question
+
+    assert parse_question(annotate.nlp()(question)).defined == defined
+
+
+@pytest.mark.slow
+def test_who_is_a_named_person_is_answered_with_the_text_s_description(
+    tmp_path: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "harbour.md": "# Harbour dredging to resume\n\nDredging of the Velmar harbour "
+            "resumes in March. Maria Okafor, a marine biologist at the University of Exeter, "
+            "said the silt would be moved offshore. Port Authority chairman Tomas Reyne "
+            "approved the budget last week. The harbour was built in 1870 and handles "
+            "grain ships.\n",
+            "ferry.md": "# Ferry timetable changes\n\nThe island ferry will sail twice a day "
+            "from May. Tickets go on sale in April at the harbour office.\n",
+        },
+        embedder,
+    )
+    assistant = Assistant(settings)
+    answer = assistant.ask("Who is Maria Okafor?", answerer="extractive")
+    assert not answer.abstained
+    assert lead(answer.text, False) == "A marine biologist at the University of Exeter"
+    cited = answer.citations[0]
+    assert cited.article_id == "harbour.md" and "Maria Okafor, a marine" in cited.quote
+    # The title words before a name describe it too.
+    titled = assistant.ask("Who is Tomas Reyne?", answerer="extractive")
+    assert lead(titled.text, False) == "Port Authority chairman"
+    # A name the articles never mention is not described from someone else's sentence.
+    unknown = assistant.ask("Who is Ingrid Salo?", answerer="extractive")
+    assert "marine biologist" not in unknown.text and "chairman" not in unknown.text

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from qa.answer import Draft, Evidence
 from qa.answerers.extractive.candidates import Candidate
+from qa.answerers.extractive.define import describe
 from qa.answerers.extractive.features import question_features
 from qa.answerers.extractive.model import AnswererModel
 from qa.answerers.extractive.pipeline import Reading
@@ -124,7 +125,13 @@ def _overlaps(c: Candidate, s: Sentence, other: tuple[Sentence, Candidate]) -> b
 
 def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> Draft:
     """The reply. When the fitted gate abstains on a span, the draft carries the reply that
-    span would give (`unabstained`, for careful mode's check)."""
+    span would give (`unabstained`, for careful mode's check). A definitional question ("Who
+    is X?") that a sentence answers with a description of X gets that description."""
+    if reading.question.defined:
+        try:
+            return _described(reading, passages)
+        except LookupError:
+            pass  # no sentence says what the name is: the spans decide, as for any question
     best, p, scores = decide(reading, model)
     if best < 0:
         return Draft(ABSTAIN, True, ())
@@ -182,6 +189,17 @@ def _reply(
     tail = ": the sources give different figures." if differ else "."
     text = f"{lead}{tail} {' '.join(quotes)}"
     return Draft(text, False, tuple(evidence), conflict=differ, short=short)
+
+
+def _described(reading: Reading, passages: Sequence[Hit]) -> Draft:
+    """The description first, then its sentence ("A marine biologist at ... [1]. Maria Okafor,
+    a marine biologist at ... [1]"); LookupError when no sentence read describes the name."""
+    sentence, first, last = describe(reading.sentences, reading.question.defined)
+    toks = sentence.tokens
+    said = _text(passages, sentence.hit, toks[first][0], toks[last][1])
+    quote = _text(passages, sentence.hit, sentence.start, sentence.end)
+    ev = Evidence(passages[sentence.hit].article_id, sentence.start, sentence.end, 1.0)
+    return Draft(f"{said[:1].upper()}{said[1:]} [1]. {quote} [1]", False, (ev,), short=said)
 
 
 def _text(passages: Sequence[Hit], hit: int, start: int, end: int) -> str:

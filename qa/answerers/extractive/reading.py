@@ -34,6 +34,9 @@ class Question:
     plural: bool = False  # what is asked for is plural ("which experts"): several answers
     stems: frozenset[str] = frozenset()  # every word's stem, for "Korea" in "Korean"
     acronyms: frozenset[str] = frozenset()  # words in capitals ("NATO"), lower-cased
+    # "Who is Maria Zakharova?": the name the question asks to be described, as the lemmas
+    # of its words; () for every other question (see define.py).
+    defined: tuple[str, ...] = ()
 
 
 def parse_question(doc: Any) -> Question:
@@ -100,7 +103,33 @@ def parse_question(doc: Any) -> Question:
         plural=plural,
         stems=frozenset(stem(t.lower_) for t in tokens if t.is_alpha),
         acronyms=frozenset(t.lower_ for t in tokens if t.is_alpha and t.is_upper and len(t) > 1),
+        defined=_defined(tokens),
     )
+
+
+def _defined(tokens: Sequence[Any]) -> tuple[str, ...]:
+    """The name a definitional question asks about: "Who is Maria Zakharova?", "What was the
+    11th Corps?" (who or what, the verb "be", then one phrase headed by a proper noun and
+    nothing else). "Who is the spokesperson?" asks for a name, not a description: ()."""
+    words = [t for t in tokens if not t.is_punct]
+    if len(words) < 3 or words[0].lower_ not in {"who", "what"} or words[1].lemma_ != "be":
+        return ()
+    rest = words[2:]
+    inside = {t.i for t in rest}
+    heads = [t for t in rest if t.head.i not in inside or t.head.i == t.i]
+    if len(heads) != 1 or heads[0].pos_ != "PROPN":
+        return ()
+    phrase = list(heads[0].subtree)
+    if {t.i for t in phrase if not t.is_punct} != inside:
+        return ()
+    # A name is proper nouns (with "of", punctuation): "the President of Egypt" has them too,
+    # but "who is the ..." asks for the holder of a role, so a person's name takes no article.
+    if any(t.pos_ not in {"PROPN", "PUNCT", "DET", "ADP"} for t in phrase):
+        return ()
+    if words[0].lower_ == "who" and any(t.pos_ == "DET" for t in phrase):
+        return ()
+    # Punctuation inside the name stays: "Kim Hong-ki" is tokenised "kim hong - ki" everywhere.
+    return tuple(t.lemma_.lower() for t in phrase if t.pos_ != "DET")
 
 
 def _led_noun(doc: Any, wh: Any) -> Any:
