@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,7 +28,7 @@ def chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def event_stream(body: Iterator[str]) -> StreamingResponse:
+def event_stream(body: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(
         body,
         media_type="text/event-stream",
@@ -61,12 +61,13 @@ def router(assistant: "Assistant", models: RequestModels, workers: Workers) -> A
         responses={**RESPONSES, 200: {"content": {"text/event-stream": {}}}},
         tags=["answers"],
     )
-    def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
+    async def ask_stream(body: AskRequest) -> StreamingResponse:  # type: ignore[valid-type]
         """Server-sent events: `retrieved` (query and passages, before any text), `delta`
         ({"text"}) events, then one `answer` event with the full answer JSON. In careful mode
         (`verify`) the deltas are the fast answer's; then come `checking` ({"answer": the
         fast answer}) while the model checks, `check` (what it found), and the final `answer`.
-        A failure after the stream started arrives as an `error` event."""
+        A failure after the stream started arrives as an `error` event. Each step is
+        computed on the server's workers, as `/v1/ask` is."""
         req = cast(AskBody, body)
         events = assistant.stream(
             req.question,
@@ -76,11 +77,11 @@ def router(assistant: "Assistant", models: RequestModels, workers: Workers) -> A
             verify=req.verify,
         )
         # Pull the first event here so bad input and a missing index get a proper status.
-        first = next(events)
+        first = await workers.run(partial(next, events))
 
-        def stream() -> Iterator[str]:
+        async def stream() -> AsyncIterator[str]:
             try:
-                for event in chain(first, events):
+                async for event in workers.each(chain(first, events)):
                     if isinstance(event, Retrieved):
                         hits = [h.to_dict() for h in event.hits]
                         yield sse({"query": event.query, "passages": hits}, "retrieved")

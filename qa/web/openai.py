@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -128,10 +128,10 @@ def router(
             }
             return sse(body)
 
-        def stream() -> Iterator[str]:
+        async def stream() -> AsyncIterator[str]:
             yield chunk({"role": "assistant", "content": ""})
             try:
-                for event in chain(first, events):
+                async for event in workers.each(chain(first, events)):
                     # Careful mode: OpenAI clients join the deltas into the message, so the
                     # content waits for the check and is the final answer's.
                     if isinstance(event, str) and not verify:
