@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.careful_sample import CAREFUL, FAST, GATED
+from eval.careful_sample import CAREFUL, FAST, GATED, REPLACING
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
@@ -57,6 +57,13 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         row("fast (extractive as packaged)", FAST, s[FAST]),
         row("**careful** (fast, then the check)", CAREFUL, s[CAREFUL]),
+        *(
+            []
+            if v.get(REPLACING) is None
+            else [
+                row("careful, then the next-best candidates", REPLACING, a["replacing"]["seconds"])
+            ]
+        ),
         "",
         f"The check ran on the {a['checked']} questions with a candidate answer; on them the AUC "
         f"of p_no for unanswerable is {a['auc_checked']:.3f} (bootstrap 95%: "
@@ -78,10 +85,37 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
             "changed and the cut refitted)."
         ),
         "",
+        *_replacing_lines(a),
         "![answered precision against coverage](curve.png)",
         "",
     ]
     return "\n".join(lines)
+
+
+def _replacing_lines(a: dict[str, Any]) -> list[str]:
+    r = a.get("replacing")
+    if r is None or a["variants"].get(REPLACING) is None:
+        return []
+    fit = r["fit"]
+    return [
+        "When the check turns the first candidate down, careful mode can check the fast "
+        f"answerer's next-best candidates in turn (up to {fit['alternatives']}) and give the "
+        f"first whose p_no is at most {fit['alternative_cut']:.4f}: both fitted for overall F1 on "
+        "the other articles, out of fold as above. Out of fold it replaced "
+        f"{r['replaced_out_of_fold']} abstentions with an answer ({r['replaced_right']} right "
+        f"by F1 >= 0.5, {r['replaced_unanswerable']} on unanswerable questions), at the cost of "
+        f"{r['extra_checks']} more checks. Its out-of-fold gain in overall F1 is "
+        f"{r['gain']:+.4f} (paired bootstrap 95%: {r['gain_95'][0]:+.4f} to "
+        f"{r['gain_95'][1]:+.4f}). It is "
+        + (
+            "**used** (qa/careful.json): the gain is above the sample's noise."
+            if r["used"]
+            else "**not used** (qa/careful.json sets 0 candidates): it is used only when the "
+            "interval's lower end is above 0, since each candidate tried is one more call to "
+            "the model."
+        ),
+        "",
+    ]
 
 
 def _curve_png(path: Path, a: dict[str, Any]) -> None:

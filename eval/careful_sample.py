@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,12 @@ from typing import Any
 import numpy as np
 
 from eval.squad import best_scores, lead
-from eval.verify_sample import auc, bootstrap_auc, prepare
+from eval.verify_sample import BOOTSTRAP, auc, bootstrap_auc, prepare
 from index.settings import Settings
 
 FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
+REPLACING = "careful, then the next-best candidates"
+MAX_ALTERNATIVES = 2  # as many as the extractive answerer offers (compose.MAX_ALTERNATIVES)
 
 
 def evaluate(
@@ -55,6 +58,7 @@ def evaluate(
 ) -> dict[str, Any]:
     from qa.answer import Answer, Check, Checking
     from qa.assistant import Assistant
+    from qa.careful import check_inputs
 
     questions, scratch = prepare(settings, gold, corpus, workdir, n, seed, log)
     assistant = Assistant(scratch)
@@ -98,6 +102,24 @@ def evaluate(
         }
         if check.outcome == "fallback":
             raise SystemExit(f"question {q['id']}: the check failed: {check.reason}")
+        # The next-best candidates careful mode may fall back on when the check rejects
+        # this one: each checked here whatever the first's p_no, so that how many to try,
+        # and with what cut, can be fitted out of fold.
+        row["alternatives"] = []
+        for alt in candidate.alternatives if p_no is not None else ():
+            asked = check_inputs(alt)
+            if asked is None:
+                continue
+            verdict = verifier.check(*asked)
+            alt_em, alt_f1 = best_scores(answers, lead(alt.text, alt.abstained))
+            row["alternatives"].append(
+                {
+                    "p_no": round(verdict.p_no, 6),
+                    "em": alt_em,
+                    "f1": alt_f1,
+                    "seconds": round(verdict.seconds, 3),
+                }
+            )
         rows.append(row)
         log(
             f"[{done}/{len(questions)}] {'answerable' if answers else 'unanswerable'} "
@@ -148,6 +170,64 @@ def decide(row: dict[str, Any], variant: str, cut: float) -> dict[str, Any]:
     return {"answerable": row["answerable"], "abstained": bool(abstain), "em": em, "f1": f1}
 
 
+@dataclass(frozen=True)
+class Replacing:
+    """Careful mode with next-best candidates: the first candidate's cut, how many next-best
+    ones to try when it is turned down, and their cut."""
+
+    cut: float
+    alternatives: int
+    alternative_cut: float
+
+
+def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
+    """One question under careful mode with next-best candidates; `tried` counts the extra
+    checks it would send."""
+    p = row["committed_p_no"]
+    chosen: dict[str, Any] | None = row if p is not None and p <= fit.cut else None
+    key, tried = ("committed_em", "committed_f1"), 0
+    if p is not None and chosen is None:
+        for alt in row.get("alternatives", [])[: fit.alternatives]:
+            tried += 1
+            if alt["p_no"] <= fit.alternative_cut:
+                chosen, key = alt, ("em", "f1")
+                break
+    if chosen is None:
+        em = f1 = 0.0 if row["answerable"] else 1.0
+    else:
+        em, f1 = chosen[key[0]], chosen[key[1]]
+    return {
+        "answerable": row["answerable"],
+        "abstained": chosen is None,
+        "em": em,
+        "f1": f1,
+        "tried": tried,
+        "replaced": chosen is not None and chosen is not row,
+    }
+
+
+def fit_replacing(rows: Sequence[dict[str, Any]]) -> Replacing:
+    """The first cut as careful mode's (cut_on); then the number of next-best candidates
+    (0 to MAX_ALTERNATIVES) and their cut that score the highest overall F1 on `rows`, every
+    p_no of theirs a candidate cut; ties go to fewer candidates, then the lower cut."""
+    cut = cut_on(rows, CAREFUL)
+    turned_down = [r for r in rows if r["committed_p_no"] is not None and r["committed_p_no"] > cut]
+    values = sorted({a["p_no"] for r in turned_down for a in r.get("alternatives", [])})
+    best = Replacing(cut, 0, 0.0)
+
+    def total(fit: Replacing) -> float:
+        return sum(decide_replacing(r, fit)["f1"] for r in rows)
+
+    top = total(best)
+    for n in range(1, MAX_ALTERNATIVES + 1):
+        for value in values:
+            fit = Replacing(cut, n, value)
+            score = total(fit)
+            if score > top + 1e-9:
+                best, top = fit, score
+    return best
+
+
 def fit_rows(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
     """The rows a variant's cut is fitted on: the questions its check decides."""
     if variant == GATED:
@@ -174,6 +254,25 @@ def out_of_fold(
             if r["article"] == article:
                 decided[i] = decide(r, variant, cut)
     return decided, cuts
+
+
+def out_of_fold_replacing(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    """Each article's questions decided by the cuts and count fitted on the other articles."""
+    decided: list[dict[str, Any]] = [{} for _ in rows]
+    fits = {}
+    for article in sorted({r["article"] for r in rows}):
+        fit = fit_replacing([r for r in rows if r["article"] != article])
+        fits[article] = {
+            "cut": round(fit.cut, 4),
+            "alternatives": fit.alternatives,
+            "alternative_cut": round(fit.alternative_cut, 4),
+        }
+        for i, r in enumerate(rows):
+            if r["article"] == article:
+                decided[i] = decide_replacing(r, fit)
+    return decided, fits
 
 
 def scores(decided: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -239,8 +338,11 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     changed = sum(
         d["abstained"] != r["fast_abstained"] for d, r in zip(careful_decided, rows, strict=True)
     )
+    replacing = analyse_replacing(rows, results["meta"]["seed"])
+    out[REPLACING] = replacing["scores"]
     return {
         "variants": out,
+        "replacing": {k: v for k, v in replacing.items() if k != "scores"},
         "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[GATED]["f1"] else GATED,
         "cut": round(cut_on(rows, CAREFUL), 4),
         "cut_gated": round(cut_on(rows, GATED), 4),
@@ -260,18 +362,68 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Careful mode with next-best candidates, out of fold; the fit on all rows; and whether
+    it is used: only when its out-of-fold gain in overall F1 over careful mode without them
+    is above the sample's noise (the lower end of a seeded paired bootstrap's 95% interval
+    above 0), since every extra candidate is one more call to the model."""
+    from eval.metrics import percentile
+
+    with_alternatives = [r for r in rows if "alternatives" in r]
+    if len(with_alternatives) < len(rows):  # results from before the candidates were checked
+        return {"scores": None, "used": False, "fit": asdict(Replacing(0.0, 0, 0.0))}
+    decided, fits = out_of_fold_replacing(rows)
+    plain, _ = out_of_fold(rows, CAREFUL)
+    fit = fit_replacing(rows)
+    seconds = [
+        float(r["careful_seconds"]) + sum(a["seconds"] for a in r["alternatives"][: d["tried"]])
+        for r, d in zip(rows, decided, strict=True)
+    ]
+    p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
+    gain = np.array([d["f1"] - p["f1"] for d, p in zip(decided, plain, strict=True)])
+    rng = np.random.default_rng(seed)
+    means = [gain[rng.integers(0, len(gain), len(gain))].mean() for _ in range(BOOTSTRAP)]
+    gain_95 = [round(float(np.percentile(means, q)), 4) for q in (2.5, 97.5)]
+    used = gain_95[0] > 0 and fit.alternatives > 0
+    return {
+        "scores": {**scores(decided), "fit_per_fold": fits},
+        "fit": asdict(fit),
+        "used": used,
+        "gain": round(float(gain.mean()), 4),
+        "gain_95": gain_95,
+        "replaced_out_of_fold": sum(d["replaced"] for d in decided),
+        "replaced_right": sum(d["replaced"] and d["f1"] >= 0.5 for d in decided),
+        "replaced_unanswerable": sum(d["replaced"] and not d["answerable"] for d in decided),
+        "extra_checks": sum(d["tried"] for d in decided),
+        "seconds": {
+            "p50": None if p50 is None else round(p50, 3),
+            "p95": None if p95 is None else round(p95, 3),
+        },
+    }
+
+
 def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
     from qa.careful import FORMAT
 
     oof = analysis["variants"][CAREFUL]
+    replacing = analysis["replacing"]
+    fit = replacing["fit"] if replacing["used"] else asdict(Replacing(0.0, 0, 0.0))
+    if replacing["used"]:
+        oof = analysis["variants"][REPLACING]
     return {
         "format": FORMAT,
         "cut": analysis["cut"],
         "answerer": "extractive",
+        "alternatives": fit["alternatives"],
+        "alternative_cut": round(fit["alternative_cut"], 4),
         "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
         "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
         "the cut, and answer otherwise: where a logistic regression of unanswerable on p_no, "
-        "fitted on the sample questions with a candidate, gives 0.5",
+        "fitted on the sample questions with a candidate, gives 0.5. When it is above, try "
+        "the next `alternatives` candidates in turn and give the first whose p_no is at most "
+        "`alternative_cut` (both chosen for the highest overall F1 on the sample; 0 unless "
+        "their out-of-fold gain is above the sample's noise: a paired bootstrap's 95% "
+        "interval above 0)",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },
@@ -281,7 +433,8 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         "auc": analysis["auc_checked"],
         "auc_95": analysis["auc_checked_95"],
         "fitted_on": analysis["checked"],
-        "cut_per_fold": oof["cut_per_fold"],
+        "cut_per_fold": analysis["variants"][CAREFUL]["cut_per_fold"],
+        **({"fit_per_fold": oof["fit_per_fold"]} if replacing["used"] else {}),
         "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},
         "measured": results["meta"]["created"],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -328,7 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         paths.append(args.cut)
     v = analysis["variants"]
-    for name in (FAST, CAREFUL, GATED):
+    for name in (FAST, CAREFUL, GATED, REPLACING):
+        if v.get(name) is None:
+            continue
         print(
             f"{name}: HasAns F1 {v[name]['HasAns_f1']}, NoAns {v[name]['NoAns']}, "
             f"F1 {v[name]['f1']}"

@@ -49,6 +49,9 @@ class Draft:
     # The answer itself, without markers or quotes ("A; B" for a list), when the answerer
     # knows it; otherwise it is the reply's text before its first marker.
     short: str | None = None
+    # Replies the answerer's next-best candidates would give, best first: careful mode
+    # checks them in turn when the verifier rejects this one.
+    alternatives: tuple[Draft, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Retrieved:
     hits: tuple[Hit, ...]
 
 
-CheckOutcome = Literal["kept", "answered", "abstained", "fallback", "skipped"]
+CheckOutcome = Literal["kept", "answered", "replaced", "abstained", "fallback", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,11 @@ class Check:
 
     kept: the model judged that the cited passage bears the answer out; answered: the fast
     answer abstained, and the model judged that the answer its gate withheld is borne out, so
-    that answer is given; abstained: it judged that the answer is not borne out (`p_no` above
-    the fitted `cut`), so the answer is "The articles don't say";
+    that answer is given; replaced: it judged that the answer is not borne out, but that one of
+    the answerer's next-best candidates is (`p_no` at most the fitted cut for those), so that
+    candidate is given; abstained: it judged that the answer is not borne out (`p_no` above
+    the fitted `cut`), nor any next-best candidate it tried, so the answer is "The articles
+    don't say";
     fallback: the check could not run (the fast answer is shown, with a notice); skipped: there
     was nothing to check (no candidate answer, or no retrieved passage it cites).
     """
@@ -84,6 +90,8 @@ class Check:
     end: int | None = None
     unchecked: str | None = None  # the answer the check replaced (its text)
     changed: bool = False  # the final answer differs from the fast one
+    tried: int = 0  # next-best candidates checked after the first was turned down
+    alternative: int | None = None  # "replaced": which of them is given (0: the second best)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -124,6 +132,7 @@ class Answer:
     check: Check | None = None  # careful mode's check; None when it was not asked for
     unabstained: Answer | None = None  # see Draft.unabstained; not part of to_dict()
     short: str | None = None  # see Draft.short; not part of to_dict()
+    alternatives: tuple[Answer, ...] = ()  # see Draft.alternatives; not part of to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -307,6 +307,10 @@ class Assistant:
             unabstained=None
             if draft.unabstained is None
             else self._finish(question, query, hits, draft.unabstained, name, timings, k),
+            alternatives=tuple(
+                self._finish(question, query, hits, alt, name, timings, k)
+                for alt in draft.alternatives
+            ),
         )
 
     def article(self, article_id: str) -> dict[str, Any]:

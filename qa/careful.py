@@ -7,7 +7,10 @@ question: "A; B" for a list; for a conflict, its leading figure with the passage
 cites), and compares it with a cut fitted on data:
 `qa/careful.json`, written by `python -m eval.careful_sample --cut` (the file records its
 sample, seed, the sample's ids checksum, the AUC, the model file and the date). Above the cut
-the answer becomes "The articles don't say", with the reason; otherwise it is kept. When the
+the answerer's next-best candidates are checked in turn (as many as the cut file says, with a
+cut of their own): the first one the verifier bears out is given instead ("replaced"), and
+when none is, the answer becomes "The articles don't say", with the reason. Otherwise it is
+kept. When the
 check cannot run (a dead backend, a timeout, no log-probabilities) the fast answer stays, with
 a notice: careful mode never loses an answer.
 
@@ -59,24 +62,40 @@ REFIT = (
 
 @dataclass(frozen=True)
 class Cut:
-    """The fitted decision: abstain when the verifier's p_no is above `p_no`."""
+    """The fitted decision: abstain when the verifier's p_no is above `p_no`, unless one of
+    the next `alternatives` candidates scores at most `alternative_p_no`."""
 
     p_no: float
     answerer: str  # the answerer whose cited passages it was fitted on
     info: dict[str, Any]  # provenance: sample, seed, ids checksum, AUC, model, date
+    alternatives: int = 0  # next-best candidates tried when the first is turned down
+    alternative_p_no: float = 0.0  # the cut for them
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "cut": self.p_no, "answerer": self.answerer, **self.info}
+        return {
+            "format": FORMAT,
+            "cut": self.p_no,
+            "answerer": self.answerer,
+            "alternatives": self.alternatives,
+            "alternative_cut": self.alternative_p_no,
+            **self.info,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cut:
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, not {FORMAT!r}")
         cut = float(data["cut"])
-        if not 0.0 <= cut <= 1.0:
-            raise ValueError(f"cut {cut} is not a probability")
-        info = {k: v for k, v in data.items() if k not in {"format", "cut", "answerer"}}
-        return cls(cut, str(data["answerer"]), info)
+        alternatives = int(data.get("alternatives", 0))
+        alternative_cut = float(data.get("alternative_cut", 0.0))
+        for name, value in (("cut", cut), ("alternative_cut", alternative_cut)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} {value} is not a probability")
+        if alternatives < 0:
+            raise ValueError(f"alternatives {alternatives} is negative")
+        fields = {"format", "cut", "answerer", "alternatives", "alternative_cut"}
+        info = {k: v for k, v in data.items() if k not in fields}
+        return cls(cut, str(data["answerer"]), info, alternatives, alternative_cut)
 
 
 def load_cut(path: Path | None) -> Cut:
@@ -170,18 +189,30 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {cut.p_no:.3f}"
     found = verdict.p_no, cut.p_no, verdict.seconds
     if judge(verdict.p_no, cut.p_no):
+        replaced = _try_alternatives(target, verifier, cut, verdict.seconds, facts)
+        if replaced.outcome == "replaced":
+            return dataclasses.replace(replaced, unchecked=answer.text)
         said = (
             "The fast answer abstained, and the model judged that the passage its best "
             "candidate cites does not bear that candidate out either"
             if answer.abstained
             else "The model judged that the passage the answer cited does not bear it out"
         )
+        tried = (
+            f"; nor the next {replaced.tried} candidate{'s' if replaced.tried > 1 else ''} "
+            f"(fitted cut {cut.alternative_p_no:.3f})"
+            if replaced.tried
+            else ""
+        )
         return Check(
             "abstained",
-            f"{said} ({facts}).",
-            *found,
+            f"{said} ({facts}){tried}.",
+            verdict.p_no,
+            cut.p_no,
+            replaced.seconds,
             unchecked=target.text,
             changed=not answer.abstained,
+            tried=replaced.tried,
             **where,
         )
     if answer.abstained:
@@ -202,11 +233,56 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     )
 
 
+def _try_alternatives(
+    target: Answer, verifier: Callable[[], Checker], cut: Cut, seconds: float, facts: str
+) -> Check:
+    """After the check turned `target` down: its next-best candidates, checked in turn (at
+    most `cut.alternatives`); "replaced" with the first the verifier bears out, else a Check
+    that only counts what was tried (a failure here keeps the turn-down)."""
+    tried = 0
+    for i, alt in enumerate(target.alternatives[: cut.alternatives]):
+        asked = check_inputs(alt)
+        if asked is None:
+            continue
+        try:
+            verdict = verifier().check(*asked)
+        except Exception as exc:
+            log.warning("careful mode's check of a next-best candidate failed", exc_info=exc)
+            break
+        tried, seconds = tried + 1, seconds + verdict.seconds
+        if verdict.p_no <= cut.alternative_p_no:
+            first = cited_passages(alt)[0]
+            return Check(
+                "replaced",
+                f"The model judged that the passage the best candidate cites does not bear it "
+                f"out ({facts}), but that the passage of the answerer's "
+                f"{_ordinal(i + 2)} candidate bears that one out (P(No) {verdict.p_no:.3f}, "
+                f"fitted cut {cut.alternative_p_no:.3f}), so careful mode gives it.",
+                verdict.p_no,
+                cut.alternative_p_no,
+                seconds,
+                article_id=first["article_id"],
+                start=first["start"],
+                end=first["end"],
+                changed=True,
+                tried=tried,
+                alternative=i,
+            )
+    return Check("abstained", "", seconds=seconds, tried=tried)
+
+
+def _ordinal(n: int) -> str:
+    return {2: "second", 3: "third"}.get(n, f"{n}th")
+
+
 def apply_check(answer: Answer, check: Check) -> Answer:
     """The final answer: the fast one with the check attached, the answer its gate withheld,
     or an abstention."""
     if check.outcome == "answered" and answer.unabstained is not None:
         return dataclasses.replace(answer.unabstained, check=check)
+    target = answer.unabstained if answer.abstained else answer
+    if check.outcome == "replaced" and target is not None and check.alternative is not None:
+        return dataclasses.replace(target.alternatives[check.alternative], check=check)
     if check.outcome == "abstained":
         return dataclasses.replace(
             answer,

@@ -59,7 +59,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def check_line(check: Any) -> str:
     """Careful mode's check as one line for people."""
-    if check.outcome == "abstained":
+    if check.outcome in ("abstained", "replaced"):
         return f"Checked: {check.reason} The unchecked answer was: {check.unchecked}"
     if check.outcome == "fallback":
         return "Not checked: see the note."

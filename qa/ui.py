@@ -192,7 +192,7 @@ def check_text(check: Check) -> str | None:
     """Careful mode's finding as a chat line (a fallback shows as the answer's note)."""
     if check.outcome == "kept":
         return f"✅ **Checked:** {_md(check.reason)}"
-    if check.outcome == "abstained":
+    if check.outcome in ("abstained", "replaced"):
         return (
             f"🔍 **Checked:** {_md(check.reason)} The unchecked answer was: "
             f"“{_md(check.unchecked or '')}”"

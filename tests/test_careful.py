@@ -9,6 +9,7 @@ it) and with a real closed port (the fallback).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,6 +206,163 @@ def test_a_conflict_is_checked_on_its_leading_figure_and_that_figure_s_passage()
     fake = FakeVerifier(0.0)
     assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
     assert fake.asked == [(QUESTION, PASSAGE, "1,500")]
+
+
+# -- the next-best candidates ------------------------------------------------------------
+
+SECOND = "Defense Secretary Pete Hegseth said the troops had reached the front."
+THIRD = "The Pentagon said about 10,000 soldiers were sent."
+
+
+class Scripted(FakeVerifier):
+    """A verifier whose p_no is looked up by the proposed answer (default: 1.0)."""
+
+    def __init__(self, p_no: dict[str, float], error_on: str | None = None) -> None:
+        super().__init__()
+        self.by_answer = p_no
+        self.error_on = error_on
+
+    def check(self, question: str, passage: str, answer: str) -> Verdict:
+        self.asked.append((question, passage, answer))
+        if answer == self.error_on:
+            raise BackendError("the verifier's backend timed out after 30 s")
+        return Verdict(self.by_answer.get(answer, 1.0), 0.99, 0.25)
+
+
+def candidate(short: str, passage: str, start: int) -> Answer:
+    """A single-span reply citing `passage`, which sits at `start` of article b.txt."""
+    hit = {"article_id": "b.txt", "start": start, "end": start + len(passage), "text": passage}
+    return Answer(
+        question=QUESTION,
+        text=f"{short} [1].",
+        abstained=False,
+        citations=[Citation(1, "b.txt", "B", passage, start, start + 10, 0.5)],
+        answerer="extractive",
+        timings_ms={},
+        trace=Trace(query=QUESTION, passages=[hit], k=5),
+    )
+
+
+def with_alternatives(fast: Answer) -> Answer:
+    alternatives = (candidate("Pete Hegseth", SECOND, 100), candidate("10,000", THIRD, 300))
+    if fast.unabstained is not None:
+        return dataclasses.replace(
+            fast, unabstained=dataclasses.replace(fast.unabstained, alternatives=alternatives)
+        )
+    return dataclasses.replace(fast, alternatives=alternatives)
+
+
+TRYING = Cut(0.3, "extractive", {}, alternatives=2, alternative_p_no=0.1)
+
+
+@pytest.mark.parametrize("withheld", [False, True], ids=["answered", "withheld"])
+def test_a_turned_down_answer_gives_the_next_candidate_the_model_bears_out(
+    withheld: bool,
+) -> None:
+    fast = with_alternatives(withheld_answer() if withheld else fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "Pete Hegseth": 0.8, "10,000": 0.05})
+    check = check_answer(fast, lambda: fake, TRYING)
+    final = apply_check(fast, check)
+    # The best candidate first, then each next-best one with its own passage, in order.
+    assert fake.asked == [
+        (QUESTION, PASSAGE, "Lloyd Austin"),
+        (QUESTION, SECOND, "Pete Hegseth"),
+        (QUESTION, THIRD, "10,000"),
+    ]
+    assert check.outcome == "replaced" and check.changed
+    assert (check.tried, check.alternative) == (2, 1)
+    assert (check.p_no, check.cut) == (0.05, TRYING.alternative_p_no)
+    assert check.seconds == pytest.approx(0.75)  # every check it sent
+    assert (check.article_id, check.start, check.end) == ("b.txt", 300, 300 + len(THIRD))
+    assert "third candidate" in check.reason and "0.900" in check.reason
+    assert check.unchecked == fast.text  # what the fast answer showed
+    assert final.text == "10,000 [1]." and not final.abstained and final.check is check
+    assert [c.article_id for c in final.citations] == ["b.txt"]
+    assert final.to_dict()["check"]["outcome"] == "replaced"
+
+
+def test_when_no_candidate_is_borne_out_the_answer_abstains_saying_how_many_were_tried() -> None:
+    fast = with_alternatives(fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "Pete Hegseth": 0.2, "10,000": 0.5})
+    check = check_answer(fast, lambda: fake, TRYING)
+    final = apply_check(fast, check)
+    assert len(fake.asked) == 3
+    assert check.outcome == "abstained" and check.tried == 2 and check.alternative is None
+    assert check.p_no == 0.9 and check.cut == TRYING.p_no  # the first candidate's verdict
+    assert check.seconds == pytest.approx(0.75)
+    assert "nor the next 2 candidates" in check.reason
+    assert final.abstained and final.text == ABSTAIN and final.citations == []
+
+
+def test_a_kept_answer_and_a_cut_without_alternatives_send_one_check() -> None:
+    kept = Scripted({"Lloyd Austin": 0.1})
+    assert check_answer(with_alternatives(fast_answer()), lambda: kept, TRYING).outcome == "kept"
+    plain = Scripted({"Lloyd Austin": 0.9, "Pete Hegseth": 0.0})
+    check = check_answer(with_alternatives(fast_answer()), lambda: plain, CUT)
+    assert check.outcome == "abstained" and check.tried == 0
+    assert len(kept.asked) == len(plain.asked) == 1
+    assert "nor the next" not in check.reason
+
+
+def test_a_failed_check_of_a_next_candidate_keeps_the_abstention() -> None:
+    fast = with_alternatives(fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "10,000": 0.0}, error_on="Pete Hegseth")
+    check = check_answer(fast, lambda: fake, TRYING)
+    # The failure stops the search: the first verdict stands, with no notice.
+    assert check.outcome == "abstained" and check.tried == 0 and len(fake.asked) == 2
+    final = apply_check(fast, check)
+    assert final.abstained and final.notice is None
+
+
+def test_the_cut_file_round_trips_its_alternatives_and_rejects_bad_ones() -> None:
+    data = TRYING.to_json()
+    assert (data["alternatives"], data["alternative_cut"]) == (2, 0.1)
+    assert Cut.from_json(data) == TRYING
+    old = {k: v for k, v in data.items() if k not in ("alternatives", "alternative_cut")}
+    assert Cut.from_json(old).alternatives == 0  # a file from before: one check only
+    for bad in ({"alternatives": -1}, {"alternative_cut": 1.2}):
+        with pytest.raises(ValueError):
+            Cut.from_json({**data, **bad})
+
+
+def test_the_fit_tries_next_candidates_only_where_they_score_higher() -> None:
+    from eval.careful_sample import decide_replacing, fit_replacing
+
+    def row(
+        answerable: bool, p_no: float, right: float, alt: list[tuple[float, float]]
+    ) -> dict[str, Any]:
+        return {
+            "answerable": answerable,
+            "fast_abstained": False,
+            "fast_em": right,
+            "fast_f1": right,
+            "committed_em": right,
+            "committed_f1": right,
+            "committed_p_no": p_no,
+            "careful_seconds": 1.0,
+            "alternatives": [{"p_no": p, "em": f, "f1": f, "seconds": 1.0} for p, f in alt],
+        }
+
+    # Answerable questions whose best candidate is wrong and turned down while the second is
+    # right with a low p_no; unanswerable ones whose next candidates get a higher p_no; and
+    # answerable ones the first check keeps.
+    rows = [row(True, 0.9, 0.0, [(0.9, 0.0), (0.05, 1.0)]) for _ in range(12)]
+    rows += [row(False, 0.9, 0.0, [(0.6, 0.0), (0.7, 0.0)]) for _ in range(24)]
+    rows += [row(True, 0.1, 1.0, []) for _ in range(12)]
+    for i, r in enumerate(rows):
+        r["article"] = f"a{i % 3}"
+    fit = fit_replacing(rows)
+    assert fit.cut < 0.9 and fit.alternatives == 2 and 0.05 <= fit.alternative_cut < 0.6
+    decided = [decide_replacing(r, fit) for r in rows]
+    assert all(d["replaced"] and d["f1"] == 1.0 and d["tried"] == 2 for d in decided[:12])
+    assert not any(d["replaced"] or not d["abstained"] for d in decided[12:36])
+    assert all(d["tried"] == 0 and d["f1"] == 1.0 for d in decided[36:])
+    # Where no next candidate is ever right, none is tried.
+    wrong = [
+        {**r, "alternatives": [{**a, "em": 0.0, "f1": 0.0} for a in r["alternatives"]]}
+        for r in rows
+    ]
+    assert fit_replacing(wrong).alternatives == 0
 
 
 # -- the cut file --------------------------------------------------------------------------

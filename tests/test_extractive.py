@@ -376,6 +376,35 @@ def test_a_question_asking_for_several_lists_them(tmp_path: Path, embedder) -> N
     ]
     assert len(names) >= 2, answer.text
     assert answer.short and all(n in answer.short for n in names)
+    assert answer.alternatives == ()  # a list has no single next-best span
+
+
+@pytest.mark.slow
+def test_a_single_span_reply_carries_its_next_best_candidates(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = _corpus(
+        tmp_path,
+        {
+            "bridge.md": "# The Tessel Bridge\n\nThe Tessel Bridge crosses the river Kell at "
+            "Dunmore. Work on it began in 1931 under the engineer Iris Haldane. It opened to "
+            "traffic in 1934 and was widened in 1962.\n",
+        },
+        embedder,
+    )
+    settings = settings.model_copy(
+        update={"extractive_model": _packaged_with(tmp_path, threshold=0.0)}
+    )
+    answer = Assistant(settings).ask("When did the Tessel Bridge open?", answerer="extractive")
+    assert not answer.abstained and answer.short
+    assert 1 <= len(answer.alternatives) <= 2
+    said = [answer.short.lower()]
+    for alt in answer.alternatives:
+        # Each is a reply of its own: a cited span that says something other than the ones
+        # before it, not the question's words.
+        assert not alt.abstained and alt.citations and alt.short
+        assert alt.text.startswith(alt.short) and "[1]" in alt.text
+        assert all(alt.short.lower() not in s and s not in alt.short.lower() for s in said)
+        assert alt.short.lower() not in "when did the tessel bridge open"
+        said.append(alt.short.lower())
 
 
 def test_a_listing_is_scored_on_precision_and_recall() -> None:
@@ -570,6 +599,7 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
     quote = answer.citations[0].quote
     assert answer.text == f"{quote} [1]"
     assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article
+    assert answer.alternatives == ()  # the sentence is the answer: no next-best span
 
 
 @pytest.mark.parametrize(

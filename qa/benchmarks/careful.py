@@ -1,9 +1,10 @@
 """Careful mode's latency against its floor, and the share of answers its check changed.
 
-The floor is the verifier model's bare evaluation of the very prompt the check sent: the same
-messages posted straight to the same backend for one token, with no log-probabilities and no
-prompt cache (llama.cpp's `cache_prompt: false`), right after the check, question by
-question. llama.cpp also reports its own prompt-evaluation milliseconds; those are kept too.
+The floor is the verifier model's bare evaluation of the very prompts the check sent (the
+first candidate's, then each next-best candidate it tried), summed: the same messages posted
+straight to the same backend for one token, with no log-probabilities and no prompt cache
+(llama.cpp's `cache_prompt: false`), right after the check, question by question. llama.cpp
+also reports its own prompt-evaluation milliseconds; those are kept too.
 """
 
 from __future__ import annotations
@@ -88,16 +89,26 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         found = answer.check
         outcomes[found.outcome] = outcomes.get(found.outcome, 0) + 1
         changed += found.changed
-        if found.outcome not in ("kept", "answered", "abstained"):
+        if found.outcome not in ("kept", "answered", "replaced", "abstained"):
             continue
         check_s.append(answer.timings_ms["check_ms"] / 1000)
-        asked = check_inputs(fast)
-        assert asked is not None
-        seconds, timings = floor_once(verifier, *asked)
-        floor_s.append(seconds)
-        if "prompt_ms" in timings:
-            server_prompt_ms.append(float(timings["prompt_ms"]))
-            prompt_tokens.append(float(timings.get("prompt_n") or 0))
+        # Every prompt the check sent: the first candidate's, then the next-best ones tried.
+        target = (fast.unabstained if fast.abstained else None) or fast
+        prompts = [check_inputs(fast)] + [
+            check_inputs(alt) for alt in target.alternatives[: found.tried]
+        ]
+        floor_total, server_ms, tokens = 0.0, 0.0, 0.0
+        for asked in prompts:
+            if asked is None:
+                continue
+            seconds, timings = floor_once(verifier, *asked)
+            floor_total += seconds
+            server_ms += float(timings.get("prompt_ms") or 0)
+            tokens += float(timings.get("prompt_n") or 0)
+        floor_s.append(floor_total)
+        if server_ms:
+            server_prompt_ms.append(server_ms)
+            prompt_tokens.append(tokens)
     answered = len(careful_s)
     out: dict[str, Any] = {
         "questions": answered,

@@ -58,10 +58,12 @@ class CitationOut(_Open):
 
 
 class CheckOut(_Open):
-    outcome: Literal["kept", "answered", "abstained", "fallback", "skipped"] = Field(
+    outcome: Literal["kept", "answered", "replaced", "abstained", "fallback", "skipped"] = Field(
         description="kept: the model judged that the cited passage answers; answered: the fast "
         "answer abstained, but the model judged that the passage of the answer its gate "
-        "withheld answers, so that answer is given; abstained: it judged that the passage does "
+        "withheld answers, so that answer is given; replaced: it judged that the passage does "
+        "not bear the answer out, but bears out one of the answerer's next-best candidates, "
+        "which is given instead; abstained: it judged that the passage does "
         "not answer (p_no above the fitted cut), so the answer says the articles don't; "
         "fallback: the check could not run and the fast answer is shown with a notice; "
         "skipped: nothing to check (no candidate answer)."
@@ -80,6 +82,12 @@ class CheckOut(_Open):
         "turned down."
     )
     changed: bool = Field(default=False, description="The final answer differs from the fast one.")
+    tried: int = Field(
+        default=0, description="Next-best candidates checked after the first was turned down."
+    )
+    alternative: int | None = Field(
+        default=None, description="replaced: which next-best candidate is given (0: the second)."
+    )
 
 
 class AnswerOut(_Open):

@@ -11,6 +11,7 @@ best span's sentence.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from qa.answer import Draft, Evidence
@@ -26,6 +27,10 @@ from qa.retrieve import Hit
 NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 MAX_ITEMS = 5
 MAX_QUOTES = 3
+# The next-best spans a single-span reply carries for careful mode: when the verifier
+# rejects the best one, it checks these in turn (qa/careful.py; how many it checks, and
+# with what cut, is fitted).
+MAX_ALTERNATIVES = 2
 ABSTAIN = "The articles don't say."
 
 
@@ -136,9 +141,46 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
     if best < 0:
         return Draft(ABSTAIN, True, ())
     reply = _reply(reading, model, passages, best, p, scores)
+    alternatives = tuple(
+        _reply(reading, model, passages, i, p, scores, alone=True)
+        for i in _alternatives(reading, model, passages, best, scores)
+    )
+    reply = dataclasses.replace(reply, alternatives=alternatives)
     if p < model.threshold:
         return Draft(ABSTAIN, True, (), unabstained=reply)
     return reply
+
+
+def _alternatives(
+    reading: Reading,
+    model: AnswererModel,
+    passages: Sequence[Hit],
+    best: int,
+    scores: list[float],
+) -> list[int]:
+    """The next-best spans, best first, when the reply gives one span: each says something
+    other than the best span (not overlapping it, a different text) and is not the
+    question's own words. None for a sentence-led reply or a list."""
+    if sentence_led(reading.question.qtype, model.sentence_types):
+        return []
+    article_of = [passages[s.hit].article_id for s, _ in reading.spans]
+    text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
+    if len(pick(reading, scores, best, model.set_margin, article_of, text_of)[0]) > 1:
+        return []
+    out = [best]
+    for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)):
+        if len(out) > MAX_ALTERNATIVES:
+            break
+        s, c = reading.spans[i]
+        said = text_of[i].lower()
+        if i in out or any(_overlaps(c, s, reading.spans[j]) for j in out):
+            continue
+        if reading.features[i].get("c_allstemq") or any(
+            said in text_of[j].lower() or text_of[j].lower() in said for j in out
+        ):
+            continue
+        out.append(i)
+    return out[1:]
 
 
 def _reply(
@@ -148,7 +190,10 @@ def _reply(
     best: int,
     p: float,
     scores: list[float],
+    alone: bool = False,
 ) -> Draft:
+    """The reply that leads with span `best` (with the spans listed beside it, unless
+    `alone`)."""
     evidence: list[Evidence] = []
 
     def cite(s: Sentence) -> str:
@@ -158,14 +203,18 @@ def _reply(
             evidence.append(ev)
         return f"[{evidence.index(ev) + 1}]"
 
-    if sentence_led(reading.question.qtype, model.sentence_types):
+    if sentence_led(reading.question.qtype, model.sentence_types) and not alone:
         # "Why ...?", "Are they ...?": the sentence is the answer.
         sentence = reading.spans[lead_span(reading, best)][0]
         said = _text(passages, sentence.hit, sentence.start, sentence.end)
         return Draft(f"{said} {cite(sentence)}", False, tuple(evidence), short=said)
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
     text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
-    chosen, differ = pick(reading, scores, best, model.set_margin, article_of, text_of)
+    chosen, differ = (
+        ([best], False)
+        if alone
+        else pick(reading, scores, best, model.set_margin, article_of, text_of)
+    )
 
     items = []
     for i in chosen:
