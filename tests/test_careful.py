@@ -365,6 +365,22 @@ def test_the_fit_tries_next_candidates_only_where_they_score_higher() -> None:
     assert fit_replacing(wrong).alternatives == 0
 
 
+def test_people_see_what_the_check_found_and_what_it_replaced() -> None:
+    from qa.cli import check_line
+    from qa.ui import check_text
+
+    fast = with_alternatives(fast_answer())
+    replaced = check_answer(fast, lambda: Scripted({"Pete Hegseth": 0.0}), TRYING)
+    abstained = check_answer(fast, lambda: Scripted({}), TRYING)
+    kept = check_answer(fast, lambda: Scripted({"Lloyd Austin": 0.0}), TRYING)
+    assert (replaced.outcome, abstained.outcome, kept.outcome) == ("replaced", "abstained", "kept")
+    for check in (replaced, abstained):
+        for shown in (check_text(check) or "", check_line(check)):
+            assert check.reason in shown and "Lloyd Austin [1]." in shown
+    for shown in (check_text(kept) or "", check_line(kept)):
+        assert kept.reason in shown and "unchecked" not in shown
+
+
 # -- the cut file --------------------------------------------------------------------------
 
 
