@@ -20,7 +20,7 @@ _ANAPHORA = re.compile(
 )
 # "Where are the troops training?" stands alone; "And where?" (short) or "What about ..." not.
 _CONTINUATION = re.compile(r"^(and|also|what about|how about|who else|anything else|more)\b", re.I)
-# "Kim Hong-ki", "Ministry of Foreign Affairs", "the 11th Corps" (an ordinal leads some names).
+# "Oren Pike", "Ministry of Transport", "the 3rd Battalion" (an ordinal leads some names).
 _NAME = re.compile(
     r"\b(?:\d{1,3}(?:st|nd|rd|th)\s+)?[A-Z][\w’'-]+(?:\s+(?:[A-Z][\w’'-]+|of|for|the|and)){0,4}\b"
 )
@@ -49,7 +49,7 @@ def standalone_query(question: str, history: Sequence[dict[str, str]], backend: 
     # question: its other words would pull retrieval back to what was already answered.
     previous = _MARKERS.sub("", users[-1])
     answers = [t["content"] for t in history if t["role"] == "assistant"]
-    # The answer's lead, before its first citation ("Kim Hong-ki [1]. ..."), names what was
+    # The answer's lead, before its first citation ("Oren Pike [1]. ..."), names what was
     # found; the quoted sentences after it name much else.
     head = _MARKERS.split(answers[-1], maxsplit=1)[0][:200] if answers else ""
     names: list[str] = []

@@ -317,13 +317,19 @@ def test_the_answerer_reads_an_article_it_was_not_fitted_on(tmp_path: Path, embe
     assert "sergei witte" in lead(answer.text, False).lower()
 
 
-def _corpus(tmp_path: Path, articles: dict[str, str], embedder) -> Settings:  # type: ignore[no-untyped-def]
+def _corpus(tmp_path: Path, articles: dict[str, str], embedder, **model: object) -> Settings:  # type: ignore[no-untyped-def]
+    """The articles indexed in a scratch folder; `model`: changes to the packaged model file
+    (threshold=0.0 to look at a reply's form, not the decision to answer)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in articles.items():
         (corpus / name).write_text(text, encoding="utf-8")
     settings = Settings(data_dir=tmp_path / "data", corpus=[corpus])
     build_index(settings, embedder=embedder)
+    if model:
+        settings = settings.model_copy(
+            update={"extractive_model": _packaged_with(tmp_path, **model)}
+        )
     return settings
 
 
@@ -389,9 +395,7 @@ def test_a_single_span_reply_carries_its_next_best_candidates(tmp_path: Path, em
             "traffic in 1934 and was widened in 1962.\n",
         },
         embedder,
-    )
-    settings = settings.model_copy(
-        update={"extractive_model": _packaged_with(tmp_path, threshold=0.0)}
+        threshold=0.0,
     )
     answer = Assistant(settings).ask("When did the Tessel Bridge open?", answerer="extractive")
     assert not answer.abstained and answer.short
@@ -589,10 +593,7 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
             "reopen before the autumn.\n",
         },
         embedder,
-    )
-    # threshold 0: this is about the reply's form, not the decision to answer
-    settings = settings.model_copy(
-        update={"extractive_model": _packaged_with(tmp_path, threshold=0.0)}
+        threshold=0.0,  # this is about the reply's form, not the decision to answer
     )
     answer = Assistant(settings).ask("Has the Tessel Bridge reopened yet?", answerer="extractive")
     assert not answer.abstained

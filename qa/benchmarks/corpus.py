@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[A-Z“\"])")
-# Two or three capitalised words in a row: people, places, agencies ("Lloyd Austin").
+# Two or three capitalised words in a row: people, places, agencies ("Oren Pike").
 _NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b")
 _FIGURE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 

@@ -1,12 +1,12 @@
-"""Definitional questions ("Who is Maria Zakharova?"): the answer is what the text says the
+"""Definitional questions ("Who is Ilse Varga?"): the answer is what the text says the
 name is, read from the parse of a sentence that names it.
 
 The fitting data asks almost no such questions (SQuAD's eight articles: none), so the span
 model has not learned what answers them; news readers ask them all the time. The parse says
-it directly, whatever the corpus: an apposition ("Edward Howell, a North Korea expert at the
-University of Oxford, ..."), the phrase the name is in apposition to ("the spokesperson,
-Maria Zakharova"), a copula ("X is the first vice minister"), or the title words before the
-name ("National Security Council spokesman John Kirby").
+it directly, whatever the corpus: an apposition ("Tomas Berg, a bridge engineer at the
+University of Dunmore, ..."), the phrase the name is in apposition to ("the spokesperson,
+Ilse Varga"), a copula ("X is the deputy minister"), or the title words before the
+name ("Harbour Authority spokesman Oren Pike").
 """
 
 from __future__ import annotations
@@ -81,21 +81,21 @@ def describe_in(sentence: Sentence, name: tuple[str, ...]) -> tuple[int, int] | 
         )
         gov = at.get(toks[head][5])
         outside = [c for c in children.get(head, []) if c not in span]
-        # "Edward Howell, a North Korea expert at ...,"
+        # "Tomas Berg, a bridge engineer at ...,"
         for c in outside:
             if toks[c][4] == "appos" and (found := trimmed(*subtree(c))):
                 return found
-        # "the spokesperson, Maria Zakharova": the words before the name in its governor's phrase
+        # "the spokesperson, Ilse Varga": the words before the name in its governor's phrase
         if toks[head][4] == "appos" and gov is not None and gov < first:
             lo, _ = subtree(gov)
             if found := trimmed(lo, first - 1):
                 return found
-        # "Kim Hong-ki is the first vice minister ..."
+        # "Oren Pike is the deputy minister ..."
         if toks[head][4] == "nsubj" and gov is not None and toks[gov][2] == "be":
             for c in children.get(gov, []):
                 if toks[c][4] == "attr" and (found := trimmed(*subtree(c))):
                     return found
-        # "National Security Council spokesman John Kirby": the title words before the name
+        # "Harbour Authority spokesman Oren Pike": the title words before the name
         lo, _ = subtree(head)
         titled = all(toks[i][4] in {"compound", "amod", "det", "punct"} for i in range(lo, first))
         if lo < first and titled and (found := trimmed(lo, first - 1)):

@@ -34,7 +34,7 @@ class Question:
     plural: bool = False  # what is asked for is plural ("which experts"): several answers
     stems: frozenset[str] = frozenset()  # every word's stem, for "Korea" in "Korean"
     acronyms: frozenset[str] = frozenset()  # words in capitals ("NATO"), lower-cased
-    # "Who is Maria Zakharova?": the name the question asks to be described, as the lemmas
+    # "Who is Ilse Varga?": the name the question asks to be described, as the lemmas
     # of its words; () for every other question (see define.py).
     defined: tuple[str, ...] = ()
 
@@ -108,8 +108,8 @@ def parse_question(doc: Any) -> Question:
 
 
 def _defined(tokens: Sequence[Any]) -> tuple[str, ...]:
-    """The name a definitional question asks about: "Who is Maria Zakharova?", "What was the
-    11th Corps?" (who or what, the verb "be", then one phrase headed by a proper noun and
+    """The name a definitional question asks about: "Who is Ilse Varga?", "What was the
+    3rd Battalion?" (who or what, the verb "be", then one phrase headed by a proper noun and
     nothing else). "Who is the spokesperson?" asks for a name, not a description: ()."""
     words = [t for t in tokens if not t.is_punct]
     if len(words) < 3 or words[0].lower_ not in {"who", "what"} or words[1].lemma_ != "be":
@@ -128,7 +128,7 @@ def _defined(tokens: Sequence[Any]) -> tuple[str, ...]:
         return ()
     if words[0].lower_ == "who" and any(t.pos_ == "DET" for t in phrase):
         return ()
-    # Punctuation inside the name stays: "Kim Hong-ki" is tokenised "kim hong - ki" everywhere.
+    # Punctuation inside the name stays: "Anne-Marie Holt" is "anne - marie holt" everywhere.
     return tuple(t.lemma_.lower() for t in phrase if t.pos_ != "DET")
 
 
