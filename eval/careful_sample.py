@@ -40,10 +40,10 @@ import numpy as np
 from eval.squad import best_scores, lead
 from eval.verify_sample import BOOTSTRAP, auc, bootstrap_auc, prepare
 from index.settings import Settings
+from qa.answerers.extractive.compose import MAX_ALTERNATIVES
 
 FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
 REPLACING = "careful, then the next-best candidates"
-MAX_ALTERNATIVES = 2  # as many as the extractive answerer offers (compose.MAX_ALTERNATIVES)
 
 
 def evaluate(
@@ -106,7 +106,7 @@ def evaluate(
         # this one: each checked here whatever the first's p_no, so that how many to try,
         # and with what cut, can be fitted out of fold.
         row["alternatives"] = []
-        for alt in candidate.alternatives if p_no is not None else ():
+        for alt in candidate.alternatives() if p_no is not None else ():
             asked = check_inputs(alt)
             if asked is None:
                 continue
@@ -369,8 +369,7 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
     above 0), since every extra candidate is one more call to the model."""
     from eval.metrics import percentile
 
-    with_alternatives = [r for r in rows if "alternatives" in r]
-    if len(with_alternatives) < len(rows):  # results from before the candidates were checked
+    if not all("alternatives" in r for r in rows):  # results from before they were checked
         return {"scores": None, "used": False, "fit": asdict(Replacing(0.0, 0, 0.0))}
     decided, fits = out_of_fold_replacing(rows)
     plain, _ = out_of_fold(rows, CAREFUL)

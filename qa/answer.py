@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -50,8 +51,9 @@ class Draft:
     # knows it; otherwise it is the reply's text before its first marker.
     short: str | None = None
     # Replies the answerer's next-best candidates would give, best first: careful mode
-    # checks them in turn when the verifier rejects this one.
-    alternatives: tuple[Draft, ...] = ()
+    # checks them in turn when the verifier rejects this one. Made on the first call (only
+    # careful mode's fallback asks), so the fast answer does not pay for them.
+    alternatives: Callable[[], tuple[Draft, ...]] = lambda: ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class Answer:
     check: Check | None = None  # careful mode's check; None when it was not asked for
     unabstained: Answer | None = None  # see Draft.unabstained; not part of to_dict()
     short: str | None = None  # see Draft.short; not part of to_dict()
-    alternatives: tuple[Answer, ...] = ()  # see Draft.alternatives; not part of to_dict()
+    # see Draft.alternatives; not part of to_dict()
+    alternatives: Callable[[], tuple[Answer, ...]] = lambda: ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from index.errors import BadInputError
@@ -307,9 +308,11 @@ class Assistant:
             unabstained=None
             if draft.unabstained is None
             else self._finish(question, query, hits, draft.unabstained, name, timings, k),
-            alternatives=tuple(
-                self._finish(question, query, hits, alt, name, timings, k)
-                for alt in draft.alternatives
+            alternatives=cache(
+                lambda: tuple(
+                    self._finish(question, query, hits, alt, name, timings, k)
+                    for alt in draft.alternatives()
+                )
             ),
         )
 

@@ -240,7 +240,7 @@ def _try_alternatives(
     most `cut.alternatives`); "replaced" with the first the verifier bears out, else a Check
     that only counts what was tried (a failure here keeps the turn-down)."""
     tried = 0
-    for i, alt in enumerate(target.alternatives[: cut.alternatives]):
+    for i, alt in enumerate(target.alternatives()[: cut.alternatives] if cut.alternatives else ()):
         asked = check_inputs(alt)
         if asked is None:
             continue
@@ -282,7 +282,7 @@ def apply_check(answer: Answer, check: Check) -> Answer:
         return dataclasses.replace(answer.unabstained, check=check)
     target = answer.unabstained if answer.abstained else answer
     if check.outcome == "replaced" and target is not None and check.alternative is not None:
-        return dataclasses.replace(target.alternatives[check.alternative], check=check)
+        return dataclasses.replace(target.alternatives()[check.alternative], check=check)
     if check.outcome == "abstained":
         return dataclasses.replace(
             answer,

@@ -247,9 +247,10 @@ def with_alternatives(fast: Answer) -> Answer:
     alternatives = (candidate("Pete Hegseth", SECOND, 100), candidate("10,000", THIRD, 300))
     if fast.unabstained is not None:
         return dataclasses.replace(
-            fast, unabstained=dataclasses.replace(fast.unabstained, alternatives=alternatives)
+            fast,
+            unabstained=dataclasses.replace(fast.unabstained, alternatives=lambda: alternatives),
         )
-    return dataclasses.replace(fast, alternatives=alternatives)
+    return dataclasses.replace(fast, alternatives=lambda: alternatives)
 
 
 TRYING = Cut(0.3, "extractive", {}, alternatives=2, alternative_p_no=0.1)
@@ -302,6 +303,21 @@ def test_a_kept_answer_and_a_cut_without_alternatives_send_one_check() -> None:
     assert check.outcome == "abstained" and check.tried == 0
     assert len(kept.asked) == len(plain.asked) == 1
     assert "nor the next" not in check.reason
+
+    # The next-best replies are made only when they are checked: not for a kept answer, nor
+    # for a cut that tries none.
+    made = []
+
+    def alternatives() -> tuple[Answer, ...]:
+        made.append(1)
+        return ()
+
+    lazy = dataclasses.replace(fast_answer(), alternatives=alternatives)
+    check_answer(lazy, lambda: Scripted({"Lloyd Austin": 0.1}), TRYING)
+    check_answer(lazy, lambda: Scripted({}), CUT)
+    assert made == []
+    check_answer(lazy, lambda: Scripted({}), TRYING)
+    assert made == [1]
 
 
 def test_a_failed_check_of_a_next_candidate_keeps_the_abstention() -> None:

@@ -382,7 +382,7 @@ def test_a_question_asking_for_several_lists_them(tmp_path: Path, embedder) -> N
     ]
     assert len(names) >= 2, answer.text
     assert answer.short and all(n in answer.short for n in names)
-    assert answer.alternatives == ()  # a list has no single next-best span
+    assert answer.alternatives() == ()  # a list has no single next-best span
 
 
 @pytest.mark.slow
@@ -399,9 +399,9 @@ def test_a_single_span_reply_carries_its_next_best_candidates(tmp_path: Path, em
     )
     answer = Assistant(settings).ask("When did the Tessel Bridge open?", answerer="extractive")
     assert not answer.abstained and answer.short
-    assert 1 <= len(answer.alternatives) <= 2
+    assert 1 <= len(answer.alternatives()) <= 2
     said = [answer.short.lower()]
-    for alt in answer.alternatives:
+    for alt in answer.alternatives():
         # Each is a reply of its own: a cited span that says something other than the ones
         # before it, not the question's words.
         assert not alt.abstained and alt.citations and alt.short
@@ -600,7 +600,7 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
     quote = answer.citations[0].quote
     assert answer.text == f"{quote} [1]"
     assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article
-    assert answer.alternatives == ()  # the sentence is the answer: no next-best span
+    assert answer.alternatives() == ()  # the sentence is the answer: no next-best span
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,8 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         # Every prompt the check sent: the first candidate's, then the next-best ones tried.
         target = (fast.unabstained if fast.abstained else None) or fast
         prompts = [check_inputs(fast)] + [
-            check_inputs(alt) for alt in target.alternatives[: found.tried]
+            check_inputs(alt)
+            for alt in (target.alternatives()[: found.tried] if found.tried else ())
         ]
         floor_total, server_ms, tokens = 0.0, 0.0, 0.0
         for asked in prompts:

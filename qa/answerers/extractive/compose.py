@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from functools import cache
 
 from qa.answer import Draft, Evidence
 from qa.answerers.extractive.candidates import Candidate
@@ -141,10 +142,14 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
     if best < 0:
         return Draft(ABSTAIN, True, ())
     reply = _reply(reading, model, passages, best, p, scores)
-    alternatives = tuple(
-        _reply(reading, model, passages, i, p, scores, alone=True)
-        for i in _alternatives(reading, model, passages, best, scores)
-    )
+
+    @cache
+    def alternatives() -> tuple[Draft, ...]:
+        return tuple(
+            _reply(reading, model, passages, i, p, scores, alone=True)
+            for i in _alternatives(reading, model, passages, best, scores)
+        )
+
     reply = dataclasses.replace(reply, alternatives=alternatives)
     if p < model.threshold:
         return Draft(ABSTAIN, True, (), unabstained=reply)
