@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.careful_sample import CAREFUL, FAST, GATED, REPLACING
+from qa.careful_fit import CAREFUL, FAST, GATED, REPLACING
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:

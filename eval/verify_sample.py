@@ -31,8 +31,8 @@ import numpy as np
 from eval.metrics import percentile
 from eval.squad import best_scores, lead, summarize
 from index.settings import Settings
+from qa.careful_fit import auc, bootstrap_auc
 
-BOOTSTRAP = 1000  # resamples for the AUC's 95% interval
 SHARED = ("question", "answers")  # row fields copied from the gold set, not written out
 
 
@@ -54,25 +54,6 @@ def sample(items: Sequence[dict[str, Any]], n: int, seed: int) -> list[dict[str,
                     chosen.append(queue.pop())
                     taken += 1
     return chosen
-
-
-def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
-    """The probability that a random positive scores above a random negative (ties half)."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(labels, scores))
-
-
-def bootstrap_auc(labels: Sequence[bool], scores: Sequence[float], seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    y, s = np.asarray(labels), np.asarray(scores)
-    values = []
-    for _ in range(BOOTSTRAP):
-        i = rng.integers(0, len(y), len(y))
-        if y[i].all() or not y[i].any():
-            continue
-        values.append(auc(list(y[i]), list(s[i])))
-    return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)]
 
 
 def grouped_fit(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -54,6 +54,9 @@ class Draft:
     # checks them in turn when the verifier rejects this one. Made on the first call (only
     # careful mode's fallback asks), so the fast answer does not pay for them.
     alternatives: Callable[[], tuple[Draft, ...]] = lambda: ()
+    # The answerer's fitted probability that its best candidate answers the question (the
+    # extractive gate's; it abstains below its threshold); None when it has no such model.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class Answer:
     short: str | None = None  # see Draft.short; not part of to_dict()
     # see Draft.alternatives; not part of to_dict()
     alternatives: Callable[[], tuple[Answer, ...]] = lambda: ()
+    confidence: float | None = None  # see Draft.confidence
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +152,7 @@ class Answer:
             "notice": self.notice,
             "uncited": self.uncited,
             "withheld": self.withheld,
+            "confidence": self.confidence,
             "check": self.check.to_dict() if self.check else None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "trace": {

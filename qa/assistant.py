@@ -305,6 +305,7 @@ class Assistant:
             uncited=uncited and not draft.abstained,
             withheld=draft.withheld,
             short=draft.short,
+            confidence=draft.confidence,
             unabstained=None
             if draft.unabstained is None
             else self._finish(question, query, hits, draft.unabstained, name, timings, k),

@@ -342,7 +342,7 @@ def test_the_cut_file_round_trips_its_alternatives_and_rejects_bad_ones() -> Non
 
 
 def test_the_fit_tries_next_candidates_only_where_they_score_higher() -> None:
-    from eval.careful_sample import decide_replacing, fit_replacing
+    from qa.careful_fit import decide_replacing, fit_replacing
 
     def row(
         answerable: bool, p_no: float, right: float, alt: list[tuple[float, float]]
@@ -424,7 +424,7 @@ def test_a_bad_cut_file_says_how_to_refit(tmp_path: Path, content: str) -> None:
 
 
 def test_the_fit_decides_each_article_with_a_cut_fitted_on_the_others() -> None:
-    from eval.careful_sample import CAREFUL, cut_on, out_of_fold
+    from qa.careful_fit import CAREFUL, cut_on, out_of_fold
 
     rows = []
     for a in range(4):

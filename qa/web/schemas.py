@@ -99,6 +99,12 @@ class AnswerOut(_Open):
     answerer: str
     notice: str | None
     uncited: bool
+    confidence: float | None = Field(
+        default=None,
+        description="The answerer's fitted probability that its best candidate answers the "
+        "question (the extractive answerer abstains below its threshold); null for answerers "
+        "without one.",
+    )
     check: CheckOut | None = Field(
         default=None, description="Careful mode's check (`verify`); null when not asked for."
     )

@@ -150,9 +150,9 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
             for i in _alternatives(reading, model, passages, best, scores)
         )
 
-    reply = dataclasses.replace(reply, alternatives=alternatives)
+    reply = dataclasses.replace(reply, alternatives=alternatives, confidence=round(p, 4))
     if p < model.threshold:
-        return Draft(ABSTAIN, True, (), unabstained=reply)
+        return Draft(ABSTAIN, True, (), unabstained=reply, confidence=reply.confidence)
     return reply
 
 

@@ -1,0 +1,343 @@
+"""The fit of careful mode's decision (qa/careful.json) from a sample's checked rows: `qa fit
+--careful RESULTS` (rows written by `python -m eval.careful_sample`, each with the verifier's
+p_no for the fast answer's candidate, the fast answerer's gate probability for it, and the
+p_no of its next-best candidates).
+
+Every figure is out of fold, one fold per article: each article's questions are decided by a
+decision fitted on the other articles. The decision is a logistic regression of "unanswerable"
+on p_no, cut where it gives 0.5; two additions are fitted beside it and used only when their
+out-of-fold gain in overall F1 is above the sample's noise (a seeded paired bootstrap's 95%
+interval above 0): the gate's probability as a second feature (JOINT), and next-best
+candidates checked after a turn-down (REPLACING).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from qa.answerers.extractive.compose import MAX_ALTERNATIVES
+
+FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
+REPLACING = "careful, then the next-best candidates"
+BOOTSTRAP = 1000  # resamples of the 95% intervals
+
+
+def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """The probability that a random positive scores above a random negative (ties half)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
+def bootstrap_auc(labels: Sequence[bool], scores: Sequence[float], seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    y, s = np.asarray(labels), np.asarray(scores)
+    values = []
+    for _ in range(BOOTSTRAP):
+        i = rng.integers(0, len(y), len(y))
+        if y[i].all() or not y[i].any():
+            continue
+        values.append(auc(list(y[i]), list(s[i])))
+    return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)]
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def logistic_cut(p_no: Sequence[float], unanswerable: Sequence[bool]) -> float:
+    """The p_no at which a logistic regression of unanswerable on p_no gives 0.5."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression().fit(np.array([[p] for p in p_no]), np.array(unanswerable))
+    w, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
+    # A model that cannot tell them apart decides nothing: never abstain on p_no.
+    return min(1.0, max(0.0, -b / w)) if w > 0 else 1.0
+
+
+def decide(row: dict[str, Any], variant: str, cut: float) -> dict[str, Any]:
+    """One question's outcome under a variant and cut: abstained, EM, F1."""
+    if variant == FAST:
+        abstain, em, f1 = row["fast_abstained"], row["fast_em"], row["fast_f1"]
+    elif variant == GATED:
+        abstain = row["fast_abstained"] or row["p_no"] > cut
+        em, f1 = row["fast_em"], row["fast_f1"]
+    else:
+        p = row["committed_p_no"]
+        abstain = p is None or p > cut
+        em, f1 = row["committed_em"], row["committed_f1"]
+    if abstain:  # an abstention scores 1 on an unanswerable question, 0 on an answerable one
+        em = f1 = 0.0 if row["answerable"] else 1.0
+    return {"answerable": row["answerable"], "abstained": bool(abstain), "em": em, "f1": f1}
+
+
+@dataclass(frozen=True)
+class Replacing:
+    """Careful mode with next-best candidates: the first candidate's cut, how many next-best
+    ones to try when it is turned down, and their cut."""
+
+    cut: float
+    alternatives: int
+    alternative_cut: float
+
+
+def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
+    """One question under careful mode with next-best candidates; `tried` counts the extra
+    checks it would send."""
+    p = row["committed_p_no"]
+    chosen: dict[str, Any] | None = row if p is not None and p <= fit.cut else None
+    key, tried = ("committed_em", "committed_f1"), 0
+    if p is not None and chosen is None:
+        for alt in row.get("alternatives", [])[: fit.alternatives]:
+            tried += 1
+            if alt["p_no"] <= fit.alternative_cut:
+                chosen, key = alt, ("em", "f1")
+                break
+    if chosen is None:
+        em = f1 = 0.0 if row["answerable"] else 1.0
+    else:
+        em, f1 = chosen[key[0]], chosen[key[1]]
+    return {
+        "answerable": row["answerable"],
+        "abstained": chosen is None,
+        "em": em,
+        "f1": f1,
+        "tried": tried,
+        "replaced": chosen is not None and chosen is not row,
+    }
+
+
+def fit_replacing(rows: Sequence[dict[str, Any]]) -> Replacing:
+    """The first cut as careful mode's (cut_on); then the number of next-best candidates
+    (0 to MAX_ALTERNATIVES) and their cut that score the highest overall F1 on `rows`, every
+    p_no of theirs a candidate cut; ties go to fewer candidates, then the lower cut."""
+    cut = cut_on(rows, CAREFUL)
+    turned_down = [r for r in rows if r["committed_p_no"] is not None and r["committed_p_no"] > cut]
+    values = sorted({a["p_no"] for r in turned_down for a in r.get("alternatives", [])})
+    best = Replacing(cut, 0, 0.0)
+
+    def total(fit: Replacing) -> float:
+        return sum(decide_replacing(r, fit)["f1"] for r in rows)
+
+    top = total(best)
+    for n in range(1, MAX_ALTERNATIVES + 1):
+        for value in values:
+            fit = Replacing(cut, n, value)
+            score = total(fit)
+            if score > top + 1e-9:
+                best, top = fit, score
+    return best
+
+
+def fit_rows(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
+    """The rows a variant's cut is fitted on: the questions its check decides."""
+    if variant == GATED:
+        return [r for r in rows if not r["fast_abstained"]]
+    return [r for r in rows if r["committed_p_no"] is not None]
+
+
+def cut_on(rows: Sequence[dict[str, Any]], variant: str) -> float:
+    chosen = fit_rows(rows, variant)
+    key = "p_no" if variant == GATED else "committed_p_no"
+    return logistic_cut([r[key] for r in chosen], [not r["answerable"] for r in chosen])
+
+
+def out_of_fold(
+    rows: Sequence[dict[str, Any]], variant: str
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Each article's questions decided by a cut fitted on the other articles."""
+    decided: list[dict[str, Any]] = [{} for _ in rows]
+    cuts = {}
+    for article in sorted({r["article"] for r in rows}):
+        cut = cut_on([r for r in rows if r["article"] != article], variant)
+        cuts[article] = round(cut, 4)
+        for i, r in enumerate(rows):
+            if r["article"] == article:
+                decided[i] = decide(r, variant, cut)
+    return decided, cuts
+
+
+def out_of_fold_replacing(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    """Each article's questions decided by the cuts and count fitted on the other articles."""
+    decided: list[dict[str, Any]] = [{} for _ in rows]
+    fits = {}
+    for article in sorted({r["article"] for r in rows}):
+        fit = fit_replacing([r for r in rows if r["article"] != article])
+        fits[article] = {
+            "cut": round(fit.cut, 4),
+            "alternatives": fit.alternatives,
+            "alternative_cut": round(fit.alternative_cut, 4),
+        }
+        for i, r in enumerate(rows):
+            if r["article"] == article:
+                decided[i] = decide_replacing(r, fit)
+    return decided, fits
+
+
+def scores(decided: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    has = [d for d in decided if d["answerable"]]
+    no = [d for d in decided if not d["answerable"]]
+    answered = [d for d in decided if not d["abstained"]]
+
+    def mean(xs: Sequence[float]) -> float | None:
+        return round(sum(xs) / len(xs), 4) if xs else None
+
+    return {
+        "HasAns_f1": mean([d["f1"] for d in has]),
+        "NoAns": mean([float(d["abstained"]) for d in no]),
+        "f1": mean([d["f1"] for d in decided]),
+        "exact": mean([d["em"] for d in decided]),
+        "abstention_rate": mean([float(d["abstained"]) for d in decided]),
+        "false_abstention": mean([float(d["abstained"]) for d in has]),
+        "coverage": mean([1.0 for _ in answered] + [0.0] * (len(decided) - len(answered))),
+        "answered_precision": mean([d["f1"] for d in answered]),
+    }
+
+
+def curve(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, float]]:
+    """Answered precision (mean F1 of the answers given) against coverage, over every cut."""
+    key = "p_no" if variant == GATED else "committed_p_no"
+    values = sorted({float(r[key]) for r in rows if r[key] is not None} | {0.0, 1.0})
+    points = []
+    for cut in values:
+        s = scores([decide(r, variant, cut) for r in rows])
+        if s["answered_precision"] is not None:
+            points.append(
+                {"cut": cut, "coverage": s["coverage"], "precision": s["answered_precision"]}
+            )
+    return points
+
+
+def analyse(results: dict[str, Any]) -> dict[str, Any]:
+    rows = results["rows"]
+    out: dict[str, Any] = {}
+    for variant in (FAST, CAREFUL, GATED):
+        cuts: dict[str, float] = {}
+        if variant == FAST:
+            decided = [decide(r, FAST, 1.0) for r in rows]
+        else:
+            decided, cuts = out_of_fold(rows, variant)
+        out[variant] = {**scores(decided), "cut_per_fold": cuts}
+    checked = fit_rows(rows, CAREFUL)
+    labels = [not r["answerable"] for r in checked]
+    p_no = [float(r["committed_p_no"]) for r in checked]
+    gated = fit_rows(rows, GATED)
+
+    def seconds(key: str) -> dict[str, float | None]:
+        xs = [float(r[key]) for r in rows]
+        p50, p95 = percentile(xs, 50), percentile(xs, 95)
+        return {
+            "p50": None if p50 is None else round(p50, 3),
+            "p95": None if p95 is None else round(p95, 3),
+        }
+
+    careful_decided, _ = out_of_fold(rows, CAREFUL)
+    changed = sum(
+        d["abstained"] != r["fast_abstained"] for d, r in zip(careful_decided, rows, strict=True)
+    )
+    replacing = analyse_replacing(rows, results["meta"]["seed"])
+    out[REPLACING] = replacing["scores"]
+    return {
+        "variants": out,
+        "replacing": {k: v for k, v in replacing.items() if k != "scores"},
+        "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[GATED]["f1"] else GATED,
+        "cut": round(cut_on(rows, CAREFUL), 4),
+        "cut_gated": round(cut_on(rows, GATED), 4),
+        "checked": len(checked),
+        "auc_checked": round(auc(labels, p_no), 4),
+        "auc_checked_95": bootstrap_auc(labels, p_no, results["meta"]["seed"]),
+        "auc_gated": round(
+            auc([not r["answerable"] for r in gated], [float(r["p_no"]) for r in gated]), 4
+        ),
+        "changed_out_of_fold": changed,
+        "seconds": {
+            FAST: seconds("fast_seconds"),
+            CAREFUL: seconds("careful_seconds"),
+            "check": seconds("check_seconds"),
+        },
+        "curves": {CAREFUL: curve(rows, CAREFUL), GATED: curve(rows, GATED)},
+    }
+
+
+def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Careful mode with next-best candidates, out of fold; the fit on all rows; and whether
+    it is used: only when its out-of-fold gain in overall F1 over careful mode without them
+    is above the sample's noise (the lower end of a seeded paired bootstrap's 95% interval
+    above 0), since every extra candidate is one more call to the model."""
+    if not all("alternatives" in r for r in rows):  # results from before they were checked
+        return {"scores": None, "used": False, "fit": asdict(Replacing(0.0, 0, 0.0))}
+    decided, fits = out_of_fold_replacing(rows)
+    plain, _ = out_of_fold(rows, CAREFUL)
+    fit = fit_replacing(rows)
+    seconds = [
+        float(r["careful_seconds"]) + sum(a["seconds"] for a in r["alternatives"][: d["tried"]])
+        for r, d in zip(rows, decided, strict=True)
+    ]
+    p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
+    gain = np.array([d["f1"] - p["f1"] for d, p in zip(decided, plain, strict=True)])
+    rng = np.random.default_rng(seed)
+    means = [gain[rng.integers(0, len(gain), len(gain))].mean() for _ in range(BOOTSTRAP)]
+    gain_95 = [round(float(np.percentile(means, q)), 4) for q in (2.5, 97.5)]
+    used = gain_95[0] > 0 and fit.alternatives > 0
+    return {
+        "scores": {**scores(decided), "fit_per_fold": fits},
+        "fit": asdict(fit),
+        "used": used,
+        "gain": round(float(gain.mean()), 4),
+        "gain_95": gain_95,
+        "replaced_out_of_fold": sum(d["replaced"] for d in decided),
+        "replaced_right": sum(d["replaced"] and d["f1"] >= 0.5 for d in decided),
+        "replaced_unanswerable": sum(d["replaced"] and not d["answerable"] for d in decided),
+        "extra_checks": sum(d["tried"] for d in decided),
+        "seconds": {
+            "p50": None if p50 is None else round(p50, 3),
+            "p95": None if p95 is None else round(p95, 3),
+        },
+    }
+
+
+def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
+    from qa.careful import FORMAT
+
+    oof = analysis["variants"][CAREFUL]
+    replacing = analysis["replacing"]
+    fit = replacing["fit"] if replacing["used"] else asdict(Replacing(0.0, 0, 0.0))
+    if replacing["used"]:
+        oof = analysis["variants"][REPLACING]
+    return {
+        "format": FORMAT,
+        "cut": analysis["cut"],
+        "answerer": "extractive",
+        "alternatives": fit["alternatives"],
+        "alternative_cut": round(fit["alternative_cut"], 4),
+        "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
+        "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
+        "the cut, and answer otherwise: where a logistic regression of unanswerable on p_no, "
+        "fitted on the sample questions with a candidate, gives 0.5. When it is above, try "
+        "the next `alternatives` candidates in turn and give the first whose p_no is at most "
+        "`alternative_cut` (both chosen for the highest overall F1 on the sample; 0 unless "
+        "their out-of-fold gain is above the sample's noise: a paired bootstrap's 95% "
+        "interval above 0)",
+        "sample": {
+            k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
+        },
+        "model": results["meta"]["model"],
+        "verifier": results["meta"]["verifier"],
+        "extractive_model": results["meta"]["extractive_model"],
+        "auc": analysis["auc_checked"],
+        "auc_95": analysis["auc_checked_95"],
+        "fitted_on": analysis["checked"],
+        "cut_per_fold": analysis["variants"][CAREFUL]["cut_per_fold"],
+        **({"fit_per_fold": oof["fit_per_fold"]} if replacing["used"] else {}),
+        "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},
+        "measured": results["meta"]["created"],
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m eval.careful_sample --cut",
+    }
