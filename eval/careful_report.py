@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from qa.careful_fit import CAREFUL, FAST, GATED, REPLACING
+from qa.careful_fit import CAREFUL, FAST, GATED, JOINT, REPLACING
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
@@ -64,6 +64,11 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
                 row("careful, then the next-best candidates", REPLACING, a["replacing"]["seconds"])
             ]
         ),
+        *(
+            []
+            if v.get(JOINT) is None
+            else [row("careful, cut on p_no and the gate's probability", JOINT, s[CAREFUL])]
+        ),
         "",
         f"The check ran on the {a['checked']} questions with a candidate answer; on them the AUC "
         f"of p_no for unanswerable is {a['auc_checked']:.3f} (bootstrap 95%: "
@@ -86,6 +91,7 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         ),
         "",
         *_replacing_lines(a),
+        *_joint_lines(a),
         "![answered precision against coverage](curve.png)",
         "",
     ]
@@ -113,6 +119,25 @@ def _replacing_lines(a: dict[str, Any]) -> list[str]:
             else "**not used** (qa/careful.json sets 0 candidates): it is used only when the "
             "interval's lower end is above 0, since each candidate tried is one more call to "
             "the model."
+        ),
+        "",
+    ]
+
+
+def _joint_lines(a: dict[str, Any]) -> list[str]:
+    j = a.get("joint")
+    if j is None or a["variants"].get(JOINT) is None:
+        return []
+    return [
+        "The fast answerer's gate probability can join p_no in the decision: a logistic "
+        "regression on both, fitted out of fold as above (on all rows: cut "
+        f"{j['fit']['cut']:.4f} {j['fit']['slope']:+.4f} x the gate's probability). Its "
+        f"out-of-fold gain in overall F1 over p_no alone is {j['gain']:+.4f} (paired bootstrap "
+        f"95%: {j['gain_95'][0]:+.4f} to {j['gain_95'][1]:+.4f}). It is "
+        + (
+            "**used** (qa/careful.json): the gain is above the sample's noise."
+            if j["used"]
+            else "**not used**: it is used only when the interval's lower end is above 0."
         ),
         "",
     ]

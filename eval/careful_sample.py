@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     analysis = analyse(results)
     paths = write(results, analysis, args.out)
     if args.cut:
-        data = cut_file(results, analysis)
+        data = cut_file(results, analysis, "python -m eval.careful_sample --cut")
         args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         paths.append(args.cut)
     v = analysis["variants"]

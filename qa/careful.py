@@ -5,7 +5,7 @@ The check asks the verifier (qa/verify.py) for `p_no`, the probability that the 
 correct according to the passages it cites (the answer's short form is proposed with the
 question: "A; B" for a list; for a conflict, its leading figure with the passage that figure
 cites), and compares it with a cut fitted on data:
-`qa/careful.json`, written by `python -m eval.careful_sample --cut` (the file records its
+`qa/careful.json`, written by `qa fit --careful` (the file records its
 sample, seed, the sample's ids checksum, the AUC, the model file and the date). Above the cut
 the answerer's next-best candidates are checked in turn (as many as the cut file says, with a
 cut of their own): the first one the verifier bears out is given instead ("replaced"), and
@@ -55,8 +55,8 @@ FORMAT = "newsqa-careful-cut/1"
 ABSTAIN = "The articles don't say."
 MAX_PASSAGES = 3  # cited passages shown to the verifier together
 REFIT = (
-    "refit it with `python -m eval.careful_sample --gold ... --corpus ... --cut qa/careful.json` "
-    "(see eval/README.md)"
+    "refit it with `qa fit --careful RESULTS --out qa/careful.json` on the rows of "
+    "`python -m eval.careful_sample` (see eval/README.md)"
 )
 
 
@@ -70,14 +70,30 @@ class Cut:
     info: dict[str, Any]  # provenance: sample, seed, ids checksum, AUC, model, date
     alternatives: int = 0  # next-best candidates tried when the first is turned down
     alternative_p_no: float = 0.0  # the cut for them
+    # When fitted on p_no and the fast answerer's gate probability c too: the cut is
+    # confidence_cut + confidence_slope * c for an answer with c (`p_no` for one without).
+    confidence_cut: float | None = None
+    confidence_slope: float = 0.0
+
+    def for_answer(self, answer: Answer) -> float:
+        """The cut p_no is compared with for this candidate answer."""
+        if self.confidence_cut is None or answer.confidence is None:
+            return self.p_no
+        return min(1.0, max(0.0, self.confidence_cut + self.confidence_slope * answer.confidence))
 
     def to_json(self) -> dict[str, Any]:
+        moving = (
+            {}
+            if self.confidence_cut is None
+            else {"confidence_cut": self.confidence_cut, "confidence_slope": self.confidence_slope}
+        )
         return {
             "format": FORMAT,
             "cut": self.p_no,
             "answerer": self.answerer,
             "alternatives": self.alternatives,
             "alternative_cut": self.alternative_p_no,
+            **moving,
             **self.info,
         }
 
@@ -93,9 +109,21 @@ class Cut:
                 raise ValueError(f"{name} {value} is not a probability")
         if alternatives < 0:
             raise ValueError(f"alternatives {alternatives} is negative")
+        moving = data.get("confidence_cut")
+        confidence_cut = None if moving is None else float(moving)
+        confidence_slope = float(data.get("confidence_slope", 0.0))
         fields = {"format", "cut", "answerer", "alternatives", "alternative_cut"}
+        fields |= {"confidence_cut", "confidence_slope"}
         info = {k: v for k, v in data.items() if k not in fields}
-        return cls(cut, str(data["answerer"]), info, alternatives, alternative_cut)
+        return cls(
+            cut,
+            str(data["answerer"]),
+            info,
+            alternatives,
+            alternative_cut,
+            confidence_cut,
+            confidence_slope,
+        )
 
 
 def load_cut(path: Path | None) -> Cut:
@@ -174,6 +202,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     if asked is None:
         return Check("skipped", "The fast answer cites no retrieved passage to check.")
     first = cited_passages(target)[0]
+    at = cut.for_answer(target)
     where = {"article_id": first["article_id"], "start": first["start"], "end": first["end"]}
     try:
         verdict = verifier().check(*asked)
@@ -183,12 +212,12 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
         return Check(
             "fallback",
             f"The check could not run ({reason}); showing the fast answer unchecked.",
-            cut=cut.p_no,
+            cut=at,
             **where,
         )
-    facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {cut.p_no:.3f}"
-    found = verdict.p_no, cut.p_no, verdict.seconds
-    if judge(verdict.p_no, cut.p_no):
+    facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
+    found = verdict.p_no, at, verdict.seconds
+    if judge(verdict.p_no, at):
         replaced = _try_alternatives(target, verifier, cut, verdict.seconds, facts)
         if replaced.outcome == "replaced":
             return dataclasses.replace(replaced, unchecked=answer.text)
@@ -208,7 +237,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             "abstained",
             f"{said} ({facts}){tried}.",
             verdict.p_no,
-            cut.p_no,
+            at,
             replaced.seconds,
             unchecked=target.text,
             changed=not answer.abstained,

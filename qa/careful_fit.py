@@ -24,6 +24,7 @@ from qa.answerers.extractive.compose import MAX_ALTERNATIVES
 
 FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
 REPLACING = "careful, then the next-best candidates"
+JOINT = "careful, p_no with the gate's probability"
 BOOTSTRAP = 1000  # resamples of the 95% intervals
 
 
@@ -215,6 +216,75 @@ def curve(rows: Sequence[dict[str, Any]], variant: str) -> list[dict[str, float]
     return points
 
 
+@dataclass(frozen=True)
+class Joint:
+    """A logistic regression of unanswerable on p_no and the fast answerer's gate probability
+    (`confidence`), as a cut on p_no that moves with it: abstain when p_no is above
+    `cut + slope * confidence` (where the regression gives 0.5)."""
+
+    cut: float
+    slope: float
+
+    def at(self, confidence: float) -> float:
+        return min(1.0, max(0.0, self.cut + self.slope * confidence))
+
+
+def fit_joint(rows: Sequence[dict[str, Any]]) -> Joint:
+    from sklearn.linear_model import LogisticRegression
+
+    chosen = fit_rows(rows, CAREFUL)
+    x = np.array([[r["committed_p_no"], r["committed_confidence"]] for r in chosen])
+    fit = LogisticRegression().fit(x, np.array([not r["answerable"] for r in chosen]))
+    (w_p, w_c), b = (float(w) for w in fit.coef_[0]), float(fit.intercept_[0])
+    # A model that cannot tell them apart by p_no decides nothing: never abstain on p_no.
+    return Joint(-b / w_p, -w_c / w_p) if w_p > 0 else Joint(1.0, 0.0)
+
+
+def decide_joint(row: dict[str, Any], fit: Joint) -> dict[str, Any]:
+    confidence = row.get("committed_confidence")
+    cut = 1.0 if confidence is None else fit.at(float(confidence))
+    return decide(row, CAREFUL, cut)
+
+
+def analyse_joint(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """The decision on p_no and the gate's probability, out of fold; the fit on all rows; and
+    whether it is used: only when its out-of-fold gain in overall F1 over p_no alone is above
+    the sample's noise (the lower end of a seeded paired bootstrap's 95% interval above 0)."""
+    if any(r.get("committed_confidence") is None for r in fit_rows(rows, CAREFUL)):
+        return {"scores": None, "used": False, "fit": None}  # rows from before it was kept
+    decided: list[dict[str, Any]] = [{} for _ in rows]
+    fits = {}
+    for article in sorted({r["article"] for r in rows}):
+        fit = fit_joint([r for r in rows if r["article"] != article])
+        fits[article] = {"cut": round(fit.cut, 4), "slope": round(fit.slope, 4)}
+        for i, r in enumerate(rows):
+            if r["article"] == article:
+                decided[i] = decide_joint(r, fit)
+    plain, _ = out_of_fold(rows, CAREFUL)
+    gain, gain_95 = paired_gain(decided, plain, seed)
+    fit = fit_joint(rows)
+    return {
+        "scores": {**scores(decided), "fit_per_fold": fits},
+        "fit": {"cut": round(fit.cut, 4), "slope": round(fit.slope, 4)},
+        "used": gain_95[0] > 0,
+        "gain": gain,
+        "gain_95": gain_95,
+    }
+
+
+def paired_gain(
+    decided: Sequence[dict[str, Any]], plain: Sequence[dict[str, Any]], seed: int
+) -> tuple[float, list[float]]:
+    """The mean gain in F1 of `decided` over `plain`, question by question, and its seeded
+    paired bootstrap 95% interval."""
+    gain = np.array([d["f1"] - p["f1"] for d, p in zip(decided, plain, strict=True)])
+    rng = np.random.default_rng(seed)
+    means = [gain[rng.integers(0, len(gain), len(gain))].mean() for _ in range(BOOTSTRAP)]
+    return round(float(gain.mean()), 4), [
+        round(float(np.percentile(means, q)), 4) for q in (2.5, 97.5)
+    ]
+
+
 def analyse(results: dict[str, Any]) -> dict[str, Any]:
     rows = results["rows"]
     out: dict[str, Any] = {}
@@ -244,7 +314,10 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     )
     replacing = analyse_replacing(rows, results["meta"]["seed"])
     out[REPLACING] = replacing["scores"]
+    joint = analyse_joint(rows, results["meta"]["seed"])
+    out[JOINT] = joint["scores"]
     return {
+        "joint": {k: v for k, v in joint.items() if k != "scores"},
         "variants": out,
         "replacing": {k: v for k, v in replacing.items() if k != "scores"},
         "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[GATED]["f1"] else GATED,
@@ -281,16 +354,13 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
         for r, d in zip(rows, decided, strict=True)
     ]
     p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
-    gain = np.array([d["f1"] - p["f1"] for d, p in zip(decided, plain, strict=True)])
-    rng = np.random.default_rng(seed)
-    means = [gain[rng.integers(0, len(gain), len(gain))].mean() for _ in range(BOOTSTRAP)]
-    gain_95 = [round(float(np.percentile(means, q)), 4) for q in (2.5, 97.5)]
+    gain, gain_95 = paired_gain(decided, plain, seed)
     used = gain_95[0] > 0 and fit.alternatives > 0
     return {
         "scores": {**scores(decided), "fit_per_fold": fits},
         "fit": asdict(fit),
         "used": used,
-        "gain": round(float(gain.mean()), 4),
+        "gain": gain,
         "gain_95": gain_95,
         "replaced_out_of_fold": sum(d["replaced"] for d in decided),
         "replaced_right": sum(d["replaced"] and d["f1"] >= 0.5 for d in decided),
@@ -303,20 +373,36 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
     }
 
 
-def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any]:
+def cut_file(
+    results: dict[str, Any], analysis: dict[str, Any], command: str = "qa fit --careful"
+) -> dict[str, Any]:
+    """The cut file (qa/careful.json) fitted on every row of `results`, with its provenance."""
     from qa.careful import FORMAT
 
     oof = analysis["variants"][CAREFUL]
-    replacing = analysis["replacing"]
+    joint = analysis.get("joint") or {"used": False}
+    # The next-best candidates were fitted behind the cut on p_no alone: not with the joint.
+    replacing = {
+        **analysis["replacing"],
+        "used": analysis["replacing"]["used"] and not joint["used"],
+    }
     fit = replacing["fit"] if replacing["used"] else asdict(Replacing(0.0, 0, 0.0))
     if replacing["used"]:
         oof = analysis["variants"][REPLACING]
+    if joint["used"]:
+        oof = analysis["variants"][JOINT]
+    moving = (
+        {"confidence_cut": joint["fit"]["cut"], "confidence_slope": joint["fit"]["slope"]}
+        if joint["used"]
+        else {}
+    )
     return {
         "format": FORMAT,
         "cut": analysis["cut"],
         "answerer": "extractive",
         "alternatives": fit["alternatives"],
         "alternative_cut": round(fit["alternative_cut"], 4),
+        **moving,
         "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
         "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
         "the cut, and answer otherwise: where a logistic regression of unanswerable on p_no, "
@@ -324,7 +410,9 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         "the next `alternatives` candidates in turn and give the first whose p_no is at most "
         "`alternative_cut` (both chosen for the highest overall F1 on the sample; 0 unless "
         "their out-of-fold gain is above the sample's noise: a paired bootstrap's 95% "
-        "interval above 0)",
+        "interval above 0). With `confidence_cut` (fitted the same way, on p_no and the fast "
+        "answerer's gate probability c, and used only when its out-of-fold gain is above that "
+        "noise), the cut is confidence_cut + confidence_slope * c for an answer with c",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },
@@ -335,9 +423,9 @@ def cut_file(results: dict[str, Any], analysis: dict[str, Any]) -> dict[str, Any
         "auc_95": analysis["auc_checked_95"],
         "fitted_on": analysis["checked"],
         "cut_per_fold": analysis["variants"][CAREFUL]["cut_per_fold"],
-        **({"fit_per_fold": oof["fit_per_fold"]} if replacing["used"] else {}),
+        **({"fit_per_fold": oof["fit_per_fold"]} if replacing["used"] or joint["used"] else {}),
         "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},
         "measured": results["meta"]["created"],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m eval.careful_sample --cut",
+        "command": command,
     }

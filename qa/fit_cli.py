@@ -24,6 +24,16 @@ def register(sub: Any) -> None:
     p.add_argument("--squad", type=Path, nargs="*", default=[], help="SQuAD 2.0 JSON files")
     p.add_argument("--gold", type=Path, nargs="*", default=[], help="gold-schema JSONL files")
     p.add_argument("--out", type=Path, default=Path("model.json"), help="model file to write")
+    p.add_argument(
+        "--careful",
+        type=Path,
+        default=None,
+        metavar="RESULTS",
+        help="instead, fit careful mode's decision (write it with --out qa/careful.json) on "
+        "the checked rows of `python -m eval.careful_sample` (its results.json): the cut on "
+        "the verifier's p_no, and, when each beats it out of fold beyond the sample's noise, "
+        "the fast answerer's gate probability beside it and the next-best candidates to try",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--max-false-abstention",
@@ -40,6 +50,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from index.settings import Settings
     from qa.fit import fit
 
+    if args.careful is not None:
+        if args.squad or args.gold:
+            raise BadInputError("--careful fits careful mode alone: drop --squad and --gold.")
+        return fit_careful(args.careful, args.out)
     if not args.squad and not args.gold:
         raise BadInputError("Give at least one --squad or --gold file to fit on.")
     for path in [*args.squad, *args.gold]:
@@ -61,6 +75,40 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(
         f"qa fit: wrote {args.out}. Leave-one-article-out: HasAns F1 {o['HasAns_f1']:.3f}, "
         f"NoAns {o['NoAns']:.3f}, overall F1 {o['f1']:.3f}, abstained {o['abstention_rate']:.3f}"
+    )
+    return 0
+
+
+def fit_careful(results_path: Path, out: Path) -> int:
+    from index.errors import BadInputError
+    from qa.careful import Cut
+    from qa.careful_fit import CAREFUL, JOINT, REPLACING, analyse, cut_file
+
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        results = {"meta": results["meta"], "rows": results["rows"]}
+        analysis = analyse(results)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInputError(
+            f"Cannot fit careful mode on {results_path} ({exc}): give the results.json that "
+            "`python -m eval.careful_sample` writes."
+        ) from exc
+    data = Cut.from_json(cut_file(results, analysis)).to_json()  # validated as it is read
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    v, o = analysis["variants"], data["out_of_fold"]
+    extra = [
+        f"{name} {'used' if analysis[key]['used'] else 'not used'} (out-of-fold gain "
+        f"{analysis[key]['gain']:+.4f}, 95% {analysis[key]['gain_95'][0]:+.4f} to "
+        f"{analysis[key]['gain_95'][1]:+.4f})"
+        for name, key in ((JOINT, "joint"), (REPLACING, "replacing"))
+        if v.get(name) is not None
+    ]
+    print(
+        f"qa fit: wrote {out}: cut {data['cut']} on p_no (AUC {data['auc']}); "
+        + "; ".join(extra)
+        + f". Leave-one-article-out: HasAns F1 {o['HasAns_f1']:.3f}, NoAns {o['NoAns']:.3f}, "
+        f"overall F1 {o['f1']:.3f} (p_no alone: {v[CAREFUL]['f1']:.3f})"
     )
     return 0
 

@@ -418,7 +418,7 @@ def test_the_packaged_cut_is_fitted_and_says_on_what() -> None:
 def test_a_bad_cut_file_says_how_to_refit(tmp_path: Path, content: str) -> None:
     path = tmp_path / "cut.json"
     path.write_text(content)
-    with pytest.raises(NewsQAError, match=r"eval\.careful_sample") as err:
+    with pytest.raises(NewsQAError, match=r"qa fit --careful") as err:
         load_cut(path)
     assert str(path) in str(err.value)
 
@@ -450,6 +450,99 @@ def test_the_fit_decides_each_article_with_a_cut_fitted_on_the_others() -> None:
     # Above its fold's cut a question abstains; below, it keeps the fast answer.
     for r, d in zip(rows, decided, strict=True):
         assert d["abstained"] == (r["committed_p_no"] > cuts[r["article"]])
+
+
+def test_a_cut_fitted_with_the_gate_probability_moves_with_it() -> None:
+    moving = Cut(0.3, "extractive", {}, confidence_cut=0.1, confidence_slope=0.5)
+    assert Cut.from_json(moving.to_json()) == moving
+    for confidence, outcome, cut in ((0.9, "kept", 0.55), (0.0, "abstained", 0.1)):
+        fast = dataclasses.replace(fast_answer(), confidence=confidence)
+        check = check_answer(fast, lambda: FakeVerifier(0.4), moving)
+        assert (check.outcome, check.cut) == (outcome, pytest.approx(cut))
+    # An answer without the gate's probability is held to the cut on p_no alone.
+    check = check_answer(fast_answer(), lambda: FakeVerifier(0.4), moving)
+    assert (check.outcome, check.cut) == ("abstained", 0.3)
+
+
+def _joint_rows(informative: bool) -> list[dict[str, Any]]:
+    """Rows whose p_no barely separates the unanswerable questions; the gate's probability
+    does when `informative`, and is noise otherwise."""
+    import random
+
+    rng = random.Random(0)
+    rows = []
+    for i in range(160):
+        answerable = i % 2 == 0
+        confidence = (0.7 if answerable else 0.2) if informative else rng.random()
+        rows.append(
+            {
+                "article": f"a{i % 4}",
+                "answerable": answerable,
+                "fast_abstained": False,
+                "committed_em": float(answerable),
+                "committed_f1": float(answerable),
+                "committed_p_no": 0.3 + 0.2 * rng.random() + (0.05 if answerable else 0.1),
+                "committed_confidence": confidence + 0.1 * rng.random(),
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("informative", [True, False], ids=["separates", "noise"])
+def test_the_gate_probability_joins_the_decision_only_when_it_helps_out_of_fold(
+    informative: bool,
+) -> None:
+    from qa.careful_fit import analyse_joint
+
+    joint = analyse_joint(_joint_rows(informative), seed=0)
+    assert joint["used"] == informative
+    if informative:
+        assert joint["scores"]["f1"] > 0.9 and joint["fit"]["slope"] > 0
+    old = [{k: v for k, v in r.items() if k != "committed_confidence"} for r in _joint_rows(True)]
+    assert analyse_joint(old, seed=0)["used"] is False  # rows from before it was recorded
+
+
+def test_qa_fit_careful_writes_a_cut_file_careful_mode_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.cli import main
+
+    rows = [
+        {
+            **r,
+            "id": f"q{i}",
+            "fast_em": r["committed_em"],
+            "fast_f1": r["committed_f1"],
+            "p_no": r["committed_p_no"],
+            "fast_seconds": 0.1,
+            "careful_seconds": 1.0,
+            "check_seconds": 0.9,
+            "alternatives": [],
+        }
+        for i, r in enumerate(_joint_rows(True))
+    ]
+    meta = {
+        "gold": "g.jsonl",
+        "gold_sha256": "0" * 64,
+        "n": len(rows),
+        "seed": 0,
+        "ids_sha256": "1" * 64,
+        "verifier": "llamacpp",
+        "model": "m.gguf",
+        "threads": 2,
+        "extractive_model": "packaged",
+        "created": "2026-12-04T00:00:00+00:00",
+    }
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"meta": meta, "rows": rows}))
+    out = tmp_path / "careful.json"
+    assert main(["fit", "--careful", str(results), "--out", str(out)]) == 0
+    cut = load_cut(out)
+    assert cut.confidence_cut is not None and cut.info["command"] == "qa fit --careful"
+    assert "gate's probability used" in capsys.readouterr().out
+    results.write_text("{}")
+    assert main(["fit", "--careful", str(results), "--out", str(out)]) != 0
+    assert "eval.careful_sample" in capsys.readouterr().err
 
 
 # -- through the Assistant ---------------------------------------------------------------

@@ -301,6 +301,13 @@ def test_a_reply_leads_with_a_cited_span_of_its_sentence(assistant: Assistant) -
     text = assistant.snapshot().articles[cited.article_id]["text"]
     assert cited.quote == text[cited.start : cited.end]
     assert short.lower() in cited.quote.lower()
+    # The gate's probability is the answer's confidence: at or above the fitted threshold
+    # when it answers, in the API's dict too.
+    from qa.answerers.extractive.model import load_model
+
+    threshold = load_model(None).threshold
+    assert answer.confidence is not None and threshold <= answer.confidence <= 1.0
+    assert answer.to_dict()["confidence"] == answer.confidence
 
 
 @pytest.mark.slow
