@@ -19,7 +19,9 @@ def register(sub: Any) -> None:
         "and the precision/coverage curve. --gold files are asked against QA_CORPUS: their "
         "factoid and unanswerable items join the fit, their list and conflict items choose "
         "the margin within which further answers are listed. The question types better "
-        "answered by a whole sentence (on the fitting folds) are recorded too.",
+        "answered by a whole sentence (on the fitting folds) are recorded too. With --careful "
+        "RESULTS it fits careful mode's cut file instead, from the rows `python -m "
+        "eval.careful_sample` wrote (see eval/README.md).",
     )
     p.add_argument("--squad", type=Path, nargs="*", default=[], help="SQuAD 2.0 JSON files")
     p.add_argument("--gold", type=Path, nargs="*", default=[], help="gold-schema JSONL files")
