@@ -79,7 +79,8 @@ class Cut:
         """The cut p_no is compared with for this candidate answer."""
         if self.confidence_cut is None or answer.confidence is None:
             return self.p_no
-        return min(1.0, max(0.0, self.confidence_cut + self.confidence_slope * answer.confidence))
+        at = self.confidence_cut + self.confidence_slope * answer.confidence
+        return round(min(1.0, max(0.0, at)), 4)
 
     def to_json(self) -> dict[str, Any]:
         moving = (
