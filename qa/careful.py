@@ -79,8 +79,7 @@ class Cut:
         """The cut p_no is compared with for this candidate answer."""
         if self.confidence_cut is None or answer.confidence is None:
             return self.p_no
-        at = self.confidence_cut + self.confidence_slope * answer.confidence
-        return round(min(1.0, max(0.0, at)), 4)
+        return moving_cut(self.confidence_cut, self.confidence_slope, answer.confidence)
 
     def to_json(self) -> dict[str, Any]:
         moving = (
@@ -125,6 +124,12 @@ class Cut:
             confidence_cut,
             confidence_slope,
         )
+
+
+def moving_cut(cut: float, slope: float, confidence: float) -> float:
+    """The cut on p_no for an answer whose gate probability is `confidence`, rounded as the
+    cut file's are."""
+    return round(min(1.0, max(0.0, cut + slope * confidence)), 4)
 
 
 def load_cut(path: Path | None) -> Cut:

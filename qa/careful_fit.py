@@ -47,16 +47,27 @@ def bootstrap_auc(labels: Sequence[bool], scores: Sequence[float], seed: int) ->
     return [round(float(np.percentile(values, q)), 3) for q in (2.5, 97.5)]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
+def p50_p95(values: Sequence[float]) -> dict[str, float | None]:
+    from qa.benchmarks.stats import percentile
+
+    if not values:
+        return {"p50": None, "p95": None}
+    return {"p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3)}
+
+
+def _logistic(
+    x: Sequence[Sequence[float]], unanswerable: Sequence[bool]
+) -> tuple[list[float], float]:
+    """A logistic regression of unanswerable on the columns of `x`: (weights, bias)."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression().fit(np.array(x), np.array(unanswerable))
+    return [float(w) for w in fit.coef_[0]], float(fit.intercept_[0])
 
 
 def logistic_cut(p_no: Sequence[float], unanswerable: Sequence[bool]) -> float:
     """The p_no at which a logistic regression of unanswerable on p_no gives 0.5."""
-    from sklearn.linear_model import LogisticRegression
-
-    fit = LogisticRegression().fit(np.array([[p] for p in p_no]), np.array(unanswerable))
-    w, b = float(fit.coef_[0][0]), float(fit.intercept_[0])
+    (w,), b = _logistic([[p] for p in p_no], unanswerable)
     # A model that cannot tell them apart decides nothing: never abstain on p_no.
     return min(1.0, max(0.0, -b / w)) if w > 0 else 1.0
 
@@ -226,24 +237,22 @@ class Joint:
     slope: float
 
     def at(self, confidence: float) -> float:
-        return min(1.0, max(0.0, self.cut + self.slope * confidence))
+        from qa.careful import moving_cut
+
+        return moving_cut(self.cut, self.slope, confidence)
 
 
 def fit_joint(rows: Sequence[dict[str, Any]]) -> Joint:
-    from sklearn.linear_model import LogisticRegression
-
     chosen = fit_rows(rows, CAREFUL)
-    x = np.array([[r["committed_p_no"], r["committed_confidence"]] for r in chosen])
-    fit = LogisticRegression().fit(x, np.array([not r["answerable"] for r in chosen]))
-    (w_p, w_c), b = (float(w) for w in fit.coef_[0]), float(fit.intercept_[0])
+    x = [[r["committed_p_no"], r["committed_confidence"]] for r in chosen]
+    (w_p, w_c), b = _logistic(x, [not r["answerable"] for r in chosen])
     # A model that cannot tell them apart by p_no decides nothing: never abstain on p_no.
     return Joint(-b / w_p, -w_c / w_p) if w_p > 0 else Joint(1.0, 0.0)
 
 
 def decide_joint(row: dict[str, Any], fit: Joint) -> dict[str, Any]:
-    confidence = row.get("committed_confidence")
-    cut = 1.0 if confidence is None else fit.at(float(confidence))
-    return decide(row, CAREFUL, cut)
+    # No confidence only where there is no candidate, which abstains whatever the cut.
+    return decide(row, CAREFUL, fit.at(float(row.get("committed_confidence") or 0.0)))
 
 
 def analyse_joint(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
@@ -301,12 +310,7 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     gated = fit_rows(rows, GATED)
 
     def seconds(key: str) -> dict[str, float | None]:
-        xs = [float(r[key]) for r in rows]
-        p50, p95 = percentile(xs, 50), percentile(xs, 95)
-        return {
-            "p50": None if p50 is None else round(p50, 3),
-            "p95": None if p95 is None else round(p95, 3),
-        }
+        return p50_p95([float(r[key]) for r in rows])
 
     careful_decided, _ = out_of_fold(rows, CAREFUL)
     changed = sum(
@@ -353,7 +357,6 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
         float(r["careful_seconds"]) + sum(a["seconds"] for a in r["alternatives"][: d["tried"]])
         for r, d in zip(rows, decided, strict=True)
     ]
-    p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
     gain, gain_95 = paired_gain(decided, plain, seed)
     used = gain_95[0] > 0 and fit.alternatives > 0
     return {
@@ -366,10 +369,7 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
         "replaced_right": sum(d["replaced"] and d["f1"] >= 0.5 for d in decided),
         "replaced_unanswerable": sum(d["replaced"] and not d["answerable"] for d in decided),
         "extra_checks": sum(d["tried"] for d in decided),
-        "seconds": {
-            "p50": None if p50 is None else round(p50, 3),
-            "p95": None if p95 is None else round(p95, 3),
-        },
+        "seconds": p50_p95(seconds),
     }
 
 
