@@ -21,6 +21,13 @@ _DESCRIBED = re.compile(
     r"((?:[\w’'\-]+\s*){1,8})",
     re.I,
 )
+# A title quoted whole ("the piece headlined 'Storm floods the coast'"), however long: the
+# phrase runs to the closing quote, and every word of it must be in the title it names.
+_QUOTED = re.compile(
+    r"\b(?:article|piece|story|report|post)\s+(?:headlined|titled|called|named)\s+"
+    r"(?P<q>['\"‘“])(?P<title>.+?)(?:['\"’”])(?=\W*(?:\s|$))",
+    re.I,
+)
 _FILLER = frozenset(
     "the a an this that article piece story report post news about on of in and to "
     "headlined titled called which who what how".split()
@@ -74,7 +81,20 @@ class ArticleRefs:
         if len(named) == 1:
             aid, phrase = named.popitem()
             return Reference(aid, phrase)
+        quoted = []
+        for q in _QUOTED.finditer(question):
+            quoted.append(q.span())
+            words = _stems_in_order(q.group("title"))
+            matches = [
+                aid
+                for aid, title in self._titles.items()
+                if words and all(_covered(w, title) for w in words)
+            ]
+            if len(matches) == 1:
+                return Reference(matches[0], q.group(0), "article")
         for m in _DESCRIBED.finditer(question):
+            if any(a < m.end() and m.start() < b for a, b in quoted):
+                continue  # a quoted title no article has whole: not some other title's words
             before = m.group(1) is not None
             words = _stems_in_order(m.group(1) or m.group(2) or "")
             # The description may run into the question ("the officials mentioned in the
@@ -99,7 +119,8 @@ class ArticleRefs:
         ref = self.find(question)
         if ref is None:
             return question
-        return " ".join(question.replace(ref.phrase, f" {ref.stand_in} ").split())
+        left = " ".join(question.replace(ref.phrase, f" {ref.stand_in} ").split())
+        return re.sub(r"\s+([?.!,;:])", r"\1", left)
 
 
 def _phrase(m: re.Match[str], run: list[str], before: bool) -> str:

@@ -44,3 +44,27 @@ def test_no_scope_unless_exactly_one_article_fits(question: str) -> None:
     refs = ArticleRefs(ARTICLES)
     assert refs.find(question) is None
     assert refs.without(question) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who published the piece headlined 'Storm floods the coast: council promises funds'?",
+        "Who wrote the article titled “Mayor resigns after budget row”?",
+    ],
+)
+def test_a_quoted_title_is_taken_out_whole(question: str) -> None:
+    """A title longer than a description's few words is still one reference: nothing of it
+    is left in the question that is asked."""
+    refs = ArticleRefs(ARTICLES)
+    ref = refs.find(question)
+    assert ref is not None and ref.article_id == ("a.txt" if "Storm" in question else "b.txt")
+    left = refs.without(question)
+    assert "funds" not in left and "budget" not in left
+    assert left.endswith("the article?")
+
+
+def test_a_quoted_title_no_article_has_is_not_a_reference() -> None:
+    refs = ArticleRefs(ARTICLES)
+    question = "Who published the piece headlined 'Storm floods the valley'?"
+    assert refs.find(question) is None
