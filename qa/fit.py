@@ -86,8 +86,9 @@ def extract(
         # Read as the answerer reads it: without the words that point at an article.
         query = assistant.references().without(q.question)
         parsed = reader.question(query)
-        qvec = assistant.embedder().embed_query(" ".join(query.split()))
-        reading = reader.read(snap, parsed, qvec, hits)
+        embedder = assistant.embedder()
+        qvec = embedder.embed_query(" ".join(query.split()))
+        reading = reader.read(snap, parsed, qvec, hits, embedder.token_vectors)
         texts = [
             str(snap.articles[hits[s.hit].article_id]["text"][c.start : c.end])
             for s, c in reading.spans
