@@ -727,7 +727,8 @@ def test_who_is_a_named_person_is_answered_with_the_text_s_description(
             "resumes in March. Maria Okafor, a marine biologist at the University of Exeter, "
             "said the silt would be moved offshore. Port Authority chairman Tomas Reyne "
             "approved the budget last week. The harbour was built in 1870 and handles "
-            "grain ships.\n",
+            "grain ships. Experts such as Ines Calder from the Velmar Maritime Institute "
+            "(VMI) doubt the silt will stay offshore.\n",
             "ferry.md": "# Ferry timetable changes\n\nThe island ferry will sail twice a day "
             "from May. Tickets go on sale in April at the harbour office.\n",
         },
@@ -742,6 +743,9 @@ def test_who_is_a_named_person_is_answered_with_the_text_s_description(
     # The title words before a name describe it too.
     titled = assistant.ask("Who is Tomas Reyne?", answerer="extractive")
     assert lead(titled.text, False) == "Port Authority chairman"
+    # So does where the name is said to be from.
+    placed = assistant.ask("Who is Ines Calder?", answerer="extractive")
+    assert lead(placed.text, False) == "From the Velmar Maritime Institute (VMI)", placed.text
     # A name the articles never mention is not described from someone else's sentence.
     unknown = assistant.ask("Who is Ingrid Salo?", answerer="extractive")
     assert "marine biologist" not in unknown.text and "chairman" not in unknown.text

@@ -5,8 +5,9 @@ The fitting data asks almost no such questions (SQuAD's eight articles: none), s
 model has not learned what answers them; news readers ask them all the time. The parse says
 it directly, whatever the corpus: an apposition ("Tomas Berg, a bridge engineer at the
 University of Dunmore, ..."), the phrase the name is in apposition to ("the spokesperson,
-Ilse Varga"), a copula ("X is the deputy minister"), or the title words before the
-name ("Harbour Authority spokesman Oren Pike").
+Ilse Varga"), a copula ("X is the deputy minister"), the title words before the
+name ("Harbour Authority spokesman Oren Pike"), or, failing those, the place the name is
+said to be from ("experts such as Oren Pike from the Harbour Authority").
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ MAX_WORDS = 20  # a description longer than this is a clause, not a phrase
 _EDGES = {"PUNCT", "CCONJ"}  # trimmed off a description's ends
 _TITLE = {"NOUN", "PROPN"}  # words before a name that can make a title
 _CLAUSES = {"relcl", "acl", "advcl", "ccomp"}  # left out of a description
+# Prepositions that tie a name to where its bearer belongs ("X from the Institute", "X of
+# the University", "X at the Ministry"): English grammar, not any corpus's words.
+_AFFILIATION = {"from", "of", "at"}
 
 
 def describe(sentences: Iterable[Sentence], name: tuple[str, ...]) -> tuple[Sentence, int, int]:
@@ -66,6 +70,10 @@ def describe_in(sentence: Sentence, name: tuple[str, ...]) -> tuple[int, int] | 
             hi -= 1
         if lo > hi or hi - lo + 1 > MAX_WORDS:
             return None
+        opened = sum(str(toks[i][2]) == "(" for i in range(lo, hi + 1))
+        closed = sum(str(toks[i][2]) == ")" for i in range(lo, hi + 1))
+        if opened > closed and hi + 1 < len(toks) and str(toks[hi + 1][2]) == ")":
+            hi += 1  # "(CSIS)" keeps the bracket it opens
         words = [toks[i] for i in range(lo, hi + 1)]
         if not any(t[3] in _TITLE for t in words) or all(str(t[2]).endswith(".") for t in words):
             return None  # no noun ("," alone), or an abbreviation alone ("Mr.")
@@ -99,5 +107,10 @@ def describe_in(sentence: Sentence, name: tuple[str, ...]) -> tuple[int, int] | 
         lo, _ = subtree(head)
         titled = all(toks[i][4] in {"compound", "amod", "det", "punct"} for i in range(lo, first))
         if lo < first and titled and (found := trimmed(lo, first - 1)):
+            return found
+        # "Oren Pike from the Harbour Authority": the prepositional phrase right after it
+        after = last + 1
+        placed = after in outside and toks[after][4] == "prep"
+        if placed and str(toks[after][2]) in _AFFILIATION and (found := trimmed(*subtree(after))):
             return found
     return None
