@@ -11,7 +11,6 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,24 +26,6 @@ class Embedder(Protocol):
     dimension: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """A text's word pieces in context, as the encoder saw them before pooling: one unit
-    vector per piece, with the piece's character span in the text."""
-
-    offsets: np.ndarray  # (n, 2) int: start and end of each piece in the text
-    vectors: np.ndarray  # (n, d) float32, unit length
-
-
-def token_vectors(hidden: np.ndarray, offsets: np.ndarray) -> TokenVectors:
-    """One text's last hidden states and its tokenizer's offsets, without the special and
-    padding pieces (those with an empty span)."""
-    keep = offsets[:, 1] > offsets[:, 0]
-    vectors = np.asarray(hidden[: len(offsets)][keep], dtype=np.float32)
-    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-    return TokenVectors(np.asarray(offsets[keep], dtype=np.int32), vectors)
 
 
 def describe_model(model_dir: Path) -> tuple[str, int]:
@@ -109,28 +90,6 @@ class SentenceTransformerEmbedder:
         from index.onnx_encoder import export_onnx
 
         export_onnx(self._model or self._load(), target)
-
-    def token_vectors(self, texts: Sequence[str]) -> list[TokenVectors]:
-        """Each text's word pieces in context (the text as given: offsets index into it)."""
-        import torch
-
-        model = self._model or self._load()
-        if not texts:
-            return []
-        batch = model.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=model.max_seq_length,
-            return_offsets_mapping=True,
-            return_tensors="pt",
-        )
-        offsets = batch.pop("offset_mapping").numpy()
-        auto = model[0].auto_model
-        auto.eval()  # no dropout, whatever mode an earlier caller left it in
-        with torch.no_grad():
-            hidden = auto(**batch).last_hidden_state.numpy()
-        return [token_vectors(h, o) for h, o in zip(hidden, offsets, strict=True)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         model = self._model or self._load()

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from index.clean import normalize
-from index.embed import TokenVectors, token_vectors
 
 
 def onnx_path(data_dir: Path, model_id: str) -> Path:
@@ -110,28 +109,15 @@ class OnnxEncoder:
         self._names = {i.name for i in self._session.get_inputs()}
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
-    def _hidden(self, texts: Sequence[str]) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            encoded = self._tok.encode_batch(list(texts))
+            encoded = self._tok.encode_batch([normalize(t) for t in texts])
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._names:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
-        return encoded, mask, self._session.run(None, feeds)[0]
-
-    def token_vectors(self, texts: Sequence[str]) -> list[TokenVectors]:
-        """Each text's word pieces in context (the text as given: offsets index into it)."""
-        if not texts:
-            return []
-        encoded, _, hidden = self._hidden(texts)
-        return [
-            token_vectors(h, np.array(e.offsets, dtype=np.int64))
-            for h, e in zip(hidden, encoded, strict=True)
-        ]
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        _, mask, hidden = self._hidden([normalize(t) for t in texts])
+        hidden = self._session.run(None, feeds)[0]
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
         vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)

@@ -86,9 +86,8 @@ def extract(
         # Read as the answerer reads it: without the words that point at an article.
         query = assistant.references().without(q.question)
         parsed = reader.question(query)
-        embedder = assistant.embedder()
-        qvec = embedder.embed_query(" ".join(query.split()))
-        reading = reader.read(snap, parsed, qvec, hits, embedder.token_vectors)
+        qvec = assistant.embedder().embed_query(" ".join(query.split()))
+        reading = reader.read(snap, parsed, qvec, hits)
         texts = [
             str(snap.articles[hits[s.hit].article_id]["text"][c.start : c.end])
             for s, c in reading.spans

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import SentenceTransformerEmbedder, TokenVectors, describe_model
+from index.embed import SentenceTransformerEmbedder, describe_model
 from index.onnx_encoder import OnnxEncoder, onnx_path
 
 
@@ -24,7 +24,6 @@ class QueryEmbedder:
         self._encoder: Any = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
-        self._tokens: OrderedDict[str, TokenVectors] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -53,22 +52,6 @@ class QueryEmbedder:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
-
-    def token_vectors(self, texts: list[str]) -> list[TokenVectors]:
-        """Each text's word pieces in context (the extractive answerer's reading of the
-        question and its best sentences); recent texts are kept, as query vectors are."""
-        with self._lock:
-            known = {t: self._tokens[t] for t in texts if t in self._tokens}
-            for t in known:
-                self._tokens.move_to_end(t)
-        todo = list(dict.fromkeys(t for t in texts if t not in known))
-        fresh = dict(zip(todo, self._get_encoder().token_vectors(todo), strict=True))
-        with self._lock:
-            for t, v in fresh.items():
-                self._tokens[t] = v
-            while len(self._tokens) > self._cache_size:
-                self._tokens.popitem(last=False)
-        return [known.get(t) or fresh[t] for t in texts]
 
     def embed_many(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._get_encoder().embed(texts), dtype=np.float32)

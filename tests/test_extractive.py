@@ -536,41 +536,6 @@ def test_a_question_says_what_it_asks_for(
     assert parsed.plural is plural
 
 
-def test_the_question_marks_the_word_for_what_it_asks() -> None:
-    from qa.answerers.extractive.reading import parse_question
-
-    for question, word in [("Which city did the team visit?", "city"), ("Who won?", "Who")]:
-        a, b = parse_question(annotate.nlp()(question)).asked_span
-        assert question[a:b] == word
-    assert parse_question(annotate.nlp()("The dam reopened.")).asked_span == (0, 0)
-
-
-@pytest.mark.slow
-def test_a_span_near_in_meaning_to_what_is_asked_scores_nearer(embedder) -> None:  # type: ignore[no-untyped-def]
-    """The real encoder's pieces: "which city" is nearer a city than a day or a crew, though
-    no word is shared; each feature also says how far below the question's best it lies."""
-    from qa.answerers.extractive import contextual
-    from qa.answerers.extractive.candidates import Candidate
-    from qa.answerers.extractive.reading import Sentence, parse_question
-
-    question = "Which city did the team visit?"
-    text = "On a Tuesday the team visited Lyon with two coaches."
-    asked, pieces = embedder.token_vectors([question, text])
-    meant = contextual.QuestionPieces(parse_question(annotate.nlp()(question)), asked)
-    sentence = Sentence(0, 0, len(text), [], [], [], 0.0, 0.0)
-    rows = {}
-    for word in ("Lyon", "Tuesday", "two coaches"):
-        at = text.index(word)
-        cand = Candidate(at, at + len(word), 0, 0, 0, "ent", "GPE")
-        rows[word] = contextual.span_features(meant, sentence, pieces, cand)
-    assert rows["Lyon"]["e_wh"] > max(rows["Tuesday"]["e_wh"], rows["two coaches"]["e_wh"])
-    assert set(rows["Lyon"]) == {"e_q", "e_wh", *(f"e_ctx{w}" for w in contextual.WINDOWS)}
-    contextual.with_gaps(list(rows.values()))
-    assert rows["Lyon"]["e_wh_gap"] == 0.0 < rows["Tuesday"]["e_wh_gap"]
-    outside = Candidate(len(text) + 5, len(text) + 9, 0, 0, 0, "ent", "GPE")
-    assert contextual.span_features(meant, sentence, pieces, outside) == {}
-
-
 @pytest.mark.slow
 def test_spans_know_acronyms_and_bracketed_placeholders(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     from qa.answerers.extractive.pipeline import Reader, span_text
@@ -590,10 +555,7 @@ def test_spans_know_acronyms_and_bracketed_placeholders(tmp_path: Path, embedder
     def features(question: str) -> dict[str, dict[str, float]]:
         hits = assistant.search(question)
         parsed = reader.question(question)
-        embedder = assistant.embedder()
-        reading = reader.read(
-            snap, parsed, embedder.embed_query(question), hits, embedder.token_vectors
-        )
+        reading = reader.read(snap, parsed, assistant.embedder().embed_query(question), hits)
         return {
             span_text(snap, hits[s.hit].article_id, c): f
             for (s, c), f in zip(reading.spans, reading.features, strict=True)
@@ -620,13 +582,8 @@ def test_markup_is_trimmed_off_candidate_spans(tmp_path: Path, embedder) -> None
     reader = Reader(settings.extractive_sentences)
     question = "Which dam reopened after repairs?"
     hits = assistant.search(question)
-    embedder = assistant.embedder()
     reading = reader.read(
-        snap,
-        reader.question(question),
-        embedder.embed_query(question),
-        hits,
-        embedder.token_vectors,
+        snap, reader.question(question), assistant.embedder().embed_query(question), hits
     )
     texts = {span_text(snap, hits[s.hit].article_id, c) for s, c in reading.spans}
     assert "Kell Dam" in texts or "Kell Dam Reopens" in texts, texts
@@ -743,7 +700,7 @@ def test_who_is_a_named_person_is_answered_with_the_text_s_description(
     # The title words before a name describe it too.
     titled = assistant.ask("Who is Tomas Reyne?", answerer="extractive")
     assert lead(titled.text, False) == "Port Authority chairman"
-    # So does where the name is said to be from.
+    # So does where the name is said to be from, with the bracket it opens.
     placed = assistant.ask("Who is Ines Calder?", answerer="extractive")
     assert lead(placed.text, False) == "From the Velmar Maritime Institute (VMI)", placed.text
     # A name the articles never mention is not described from someone else's sentence.

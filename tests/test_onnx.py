@@ -30,21 +30,9 @@ def test_index_exports_onnx_and_queries_use_it(seed_settings: Settings, embedder
     assert np.all(np.sum(fast * reference, axis=1) > 0.9999)
 
 
-def test_word_pieces_in_context_agree_across_backends(seed_settings: Settings, embedder) -> None:
-    """The extractive answerer's word pieces: the same unit vectors from ONNX as from
-    sentence-transformers, each with its characters in the text as given."""
-    # Exporting (the seed index did) left the lent model without dropout.
+def test_exporting_leaves_the_lent_model_without_dropout(seed_settings: Settings, embedder) -> None:
+    """The seed index exported the fixture's model: its transformer is back in eval mode."""
     assert embedder._model is not None and not embedder._model[0].auto_model.training
-    query = QueryEmbedder(bundled_model_dir(), seed_settings.data_dir)
-    fast = query.token_vectors(TEXTS)
-    reference = embedder.token_vectors(TEXTS)
-    for text, a, b in zip(TEXTS, fast, reference, strict=True):
-        assert np.array_equal(a.offsets, b.offsets)
-        assert a.vectors.shape == (len(a.offsets), 384)
-        assert np.all(np.sum(a.vectors * b.vectors, axis=1) > 0.9999)
-        pieces = [text[s:e] for s, e in a.offsets]
-        assert all(pieces) and "".join(pieces) == "".join(text.split())
-    assert query.token_vectors(TEXTS[:1])[0] is fast[0]  # kept, not encoded again
 
 
 def test_without_export_the_query_path_falls_back(tmp_path) -> None:

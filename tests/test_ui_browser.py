@@ -192,8 +192,7 @@ def test_follow_up_shows_what_was_searched_for(page: Any) -> None:
 
 
 def test_conflict_stands_out_and_abstention_reads_as_one(page: Any) -> None:
-    # Which figures the answerer lists is the fitted model's margin; this question gets several.
-    text = ask(page, "How many North Korean troops are in Russia?")
+    text = ask(page, "How many North Korean soldiers are already in Russia?")
     assert "The sources disagree" in text
     expect(page.locator(f"{SOURCES} .nq-conflict")).to_be_visible()
     expect(page.locator(f"{SOURCES} .nq-source").nth(1)).to_be_attached()  # two or more

@@ -63,9 +63,8 @@ class ExtractiveAnswerer:
         query = self._resources.references().without(standalone_query(question, history))
         snap = self._resources.snapshot()
         parsed = reader.question(query)
-        embedder = self._resources.embedder()
-        qvec = embedder.embed_query(query)
-        reading = reader.read(snap, parsed, qvec, passages, embedder.token_vectors)
+        qvec = self._resources.embedder().embed_query(query)
+        reading = reader.read(snap, parsed, qvec, passages)
         return compose(reading, model, passages)
 
     def stream(

@@ -4,16 +4,14 @@ for fitting, so the features a model is fitted on are the ones it is later given
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from index.annotate import nlp
-from index.embed import TokenVectors
 from index.store import IndexSnapshot
-from qa.answerers.extractive import contextual
 from qa.answerers.extractive.candidates import Candidate, candidates
 from qa.answerers.extractive.features import Features, Ranks, candidate_features
 from qa.answerers.extractive.reading import (
@@ -24,9 +22,6 @@ from qa.answerers.extractive.reading import (
     read_sentences,
 )
 from qa.retrieve import Hit
-
-# Texts to word pieces in context: QueryEmbedder.token_vectors.
-Pieces = Callable[[list[str]], list[TokenVectors]]
 
 
 @dataclass(frozen=True)
@@ -58,12 +53,7 @@ class Reader:
         return parse_question(nlp()(text))
 
     def read(
-        self,
-        snap: IndexSnapshot,
-        question: Question,
-        qvec: np.ndarray,
-        passages: Sequence[Hit],
-        pieces: Pieces,
+        self, snap: IndexSnapshot, question: Question, qvec: np.ndarray, passages: Sequence[Hit]
     ) -> Reading:
         lemmas = self.lemmas(snap)
         weights = {w: lemmas.idf(w) for w in question.content}
@@ -74,24 +64,12 @@ class Reader:
             for i in range(len(sentences))
             if ranks.cos_rank[i] < self._per_ranking or ranks.ov_rank[i] < self._per_ranking
         )
-        said = [
-            str(snap.articles[passages[s.hit].article_id]["text"][s.start : s.end])
-            for s in (sentences[i] for i in chosen)
-        ]
-        # One encoder call: the question and the sentences the candidates come from.
-        asked, *in_context = pieces([question.text, *said])
-        meant = contextual.QuestionPieces(question, asked)
         spans: list[tuple[Sentence, Candidate]] = []
         features: list[Features] = []
-        meaning: list[Features] = []
-        for i, sentence_pieces in zip(chosen, in_context, strict=True):
+        for i in chosen:
             for cand in candidates(sentences[i]):
                 spans.append((sentences[i], cand))
                 features.append(candidate_features(question, sentences[i], i, cand, ranks, weights))
-                meaning.append(contextual.span_features(meant, sentences[i], sentence_pieces, cand))
-        contextual.with_gaps(meaning)
-        for f, m in zip(features, meaning, strict=True):
-            f.update(m)
         return Reading(question, sentences, spans, features, weights)
 
 

@@ -37,9 +37,6 @@ class Question:
     # "Who is Ilse Varga?": the name the question asks to be described, as the lemmas
     # of its words; () for every other question (see define.py).
     defined: tuple[str, ...] = ()
-    # Where in the text is the word for what is asked: the wh-phrase's noun ("city" in
-    # "which city"), else the wh-word itself; (0, 0) when there is none.
-    asked_span: tuple[int, int] = (0, 0)
 
 
 def parse_question(doc: Any) -> Question:
@@ -50,7 +47,6 @@ def parse_question(doc: Any) -> Question:
     nouns: list[str] = []
     plural = False
     wh_dep = wh_gov = wh_prep = ""
-    asked_span = (0, 0)
     if wh is not None:
         phrase = wh
         while phrase.dep_ in {"det", "amod", "advmod"} and phrase.head is not phrase:
@@ -79,8 +75,6 @@ def parse_question(doc: Any) -> Question:
             asked = after.head
         else:
             asked = next((t for t in doc[wh.i + 1 :] if t.pos_ == "NOUN"), None)
-        anchor = asked if asked is not None else wh
-        asked_span = (anchor.idx, anchor.idx + len(anchor.text))
         if asked is not None:
             nouns.append(asked.lemma_.lower())
             for child in asked.children:  # "the name of the alphabet": alphabet too
@@ -110,7 +104,6 @@ def parse_question(doc: Any) -> Question:
         stems=frozenset(stem(t.lower_) for t in tokens if t.is_alpha),
         acronyms=frozenset(t.lower_ for t in tokens if t.is_alpha and t.is_upper and len(t) > 1),
         defined=_defined(tokens),
-        asked_span=asked_span,
     )
 
 
