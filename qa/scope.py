@@ -25,7 +25,7 @@ _DESCRIBED = re.compile(
 # phrase runs to the closing quote, and every word of it must be in the title it names.
 _QUOTED = re.compile(
     r"\b(?:article|piece|story|report|post)\s+(?:headlined|titled|called|named)\s+"
-    r"(?P<q>['\"‘“])(?P<title>.+?)(?:['\"’”])(?=\W*(?:\s|$))",
+    r"['\"‘“](?P<title>.+?)['\"’”](?=\W*(?:\s|$))",
     re.I,
 )
 _FILLER = frozenset(
@@ -85,11 +85,7 @@ class ArticleRefs:
         for q in _QUOTED.finditer(question):
             quoted.append(q.span())
             words = _stems_in_order(q.group("title"))
-            matches = [
-                aid
-                for aid, title in self._titles.items()
-                if words and all(_covered(w, title) for w in words)
-            ]
+            matches = self._fitting(words) if words else []
             if len(matches) == 1:
                 return Reference(matches[0], q.group(0), "article")
         for m in _DESCRIBED.finditer(question):
@@ -102,16 +98,18 @@ class ArticleRefs:
             # run of words next to the noun that fits exactly one title wins.
             for n in range(len(words), 0, -1):
                 run = words[-n:] if before else words[:n]
-                matches = [
-                    aid
-                    for aid, title in self._titles.items()
-                    if all(_covered(w, title) for w in run)
-                ]
+                matches = self._fitting(run)
                 if len(matches) == 1:
                     return Reference(matches[0], _phrase(m, run, before), "article")
                 if matches:
                     break
         return None
+
+    def _fitting(self, words: list[str]) -> list[str]:
+        """The articles whose title has every one of the words."""
+        return [
+            aid for aid, title in self._titles.items() if all(_covered(w, title) for w in words)
+        ]
 
     def without(self, question: str) -> str:
         """The question with the words that point at an article taken out: they say where

@@ -73,7 +73,7 @@ def describe_in(sentence: Sentence, name: tuple[str, ...]) -> tuple[int, int] | 
         opened = sum(str(toks[i][2]) == "(" for i in range(lo, hi + 1))
         closed = sum(str(toks[i][2]) == ")" for i in range(lo, hi + 1))
         if opened > closed and hi + 1 < len(toks) and str(toks[hi + 1][2]) == ")":
-            hi += 1  # "(CSIS)" keeps the bracket it opens
+            hi += 1  # "... Institute (VMI)" keeps the bracket it opens
         words = [toks[i] for i in range(lo, hi + 1)]
         if not any(t[3] in _TITLE for t in words) or all(str(t[2]).endswith(".") for t in words):
             return None  # no noun ("," alone), or an abbreviation alone ("Mr.")
