@@ -28,10 +28,12 @@ import numpy as np
 from eval.metrics import contains
 from eval.squad import SquadQuestion, best_scores, read_squad
 from index.settings import Settings
+from index.store import IndexSnapshot
 from qa.answerers.extractive.compose import lead_span, pick, sentence_led
 from qa.answerers.extractive.features import Features, question_features
 from qa.answerers.extractive.model import AnswererModel, Linear, Ranker, SpanModel
 from qa.answerers.extractive.pipeline import Reader, Reading
+from qa.retrieve import Hit
 
 # The span ranker's hyperparameters are chosen by F1 on held-out articles from this grid:
 # the leaves of each tree and the number of trees.
@@ -65,6 +67,9 @@ class Example:
     sentence_f1: np.ndarray  # the F1 of each candidate's sentence, as a reply's lead
     sentence_has: np.ndarray  # whether each candidate's sentence holds a gold answer
     several: bool = False  # a list or conflict question: every answer is wanted
+    # An answerable question read without the sentences that hold its answer: what a
+    # question about something the articles do not say looks like. It has no answers.
+    removed: bool = False
 
 
 def extract(
@@ -118,13 +123,69 @@ def extract(
                 several,
             )
         )
+        if q.answers and not several:
+            gone = _answer_removed(reader, snap, hits, q, reading, source)
+            if gone is not None:
+                out.append(gone)
         if progress:
             progress(n + 1, len(questions))
     return out
 
 
+# A question is read without its answer only when that leaves most of what was read: an
+# answer said in most of the sentences ("the city" in an article about it) is not a fact
+# the passages could lack.
+MAX_REMOVED_SHARE = 0.5
+
+
+def _answer_removed(
+    reader: Reader,
+    snap: IndexSnapshot,
+    hits: Sequence[Hit],
+    q: SquadQuestion,
+    reading: Reading,
+    source: str,
+) -> Example | None:
+    """The question read again without every sentence that holds one of its answers (None
+    when no sentence does, or most do): the same words matched in the same passages, the
+    fact asked for gone, as when a question asks what the articles do not say."""
+
+    def said(start: int, end: int, hit: int) -> str:
+        return str(snap.articles[hits[hit].article_id]["text"][start:end])
+
+    kept = [
+        s
+        for s in reading.sentences
+        if not any(contains(said(s.start, s.end, s.hit), a) for a in q.answers)
+    ]
+    dropped = len(reading.sentences) - len(kept)
+    if not dropped or dropped > MAX_REMOVED_SHARE * len(reading.sentences):
+        return None
+    again = reader.reread(reading.question, kept, reading.weights)
+    n = len(again.spans)
+    return Example(
+        f"{q.id}/removed",
+        q.article,
+        source,
+        (),
+        again,
+        [said(c.start, c.end, s.hit) for s, c in again.spans],
+        np.zeros(n),
+        [hits[s.hit].article_id for s, _ in again.spans],
+        np.zeros(n),
+        np.zeros(n, dtype=bool),
+        removed=True,
+    )
+
+
 # -- models ------------------------------------------------------------------------------
-def _fit_linear(rows: Sequence[Features], y: Sequence[int], seed: int, c: float) -> Linear:
+def _fit_linear(
+    rows: Sequence[Features],
+    y: Sequence[int],
+    seed: int,
+    c: float,
+    sample_weight: Sequence[float] | None = None,
+) -> Linear:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -134,7 +195,7 @@ def _fit_linear(rows: Sequence[Features], y: Sequence[int], seed: int, c: float)
     vec = DictVectorizer(sparse=True, sort=True)
     x = vec.fit_transform(rows)
     lr = LogisticRegression(C=c, max_iter=3000, random_state=seed)
-    lr.fit(x, np.asarray(y))
+    lr.fit(x, np.asarray(y), sample_weight=sample_weight)
     names = vec.get_feature_names_out()
     # Weights this small change no decision; leaving them out keeps the file small.
     weights = {
@@ -202,8 +263,8 @@ def folds(examples: Sequence[Example], n: int | None = None) -> list[set[str]]:
     """Groups of articles held out together: one article each (n None), or n folds of
     articles, as even in questions as can be, assigned in a fixed order."""
     sizes: dict[str, int] = {}
-    for ex in examples:
-        sizes[ex.group] = sizes.get(ex.group, 0) + 1
+    for ex in examples:  # a question read without its answer is not one more question
+        sizes[ex.group] = sizes.get(ex.group, 0) + int(not ex.removed)
     names = sorted(sizes)
     if n is None or n >= len(names):
         return [{g} for g in names]
@@ -271,10 +332,23 @@ def question_row(ex: Example, span: SpanModel, sentence_types: frozenset[str]) -
     return GateRow(f, float(ex.f1[i]), int(ex.f1[i] >= 0.5))
 
 
-def fit_answerable(rows: Sequence[GateRow], seed: int) -> Linear:
+def fit_answerable(
+    rows: Sequence[GateRow], seed: int, weights: Sequence[float] | None = None
+) -> Linear:
     """Answer when the reply is right: its lead overlaps the gold by half (F1), or, led by a
-    sentence, holds it."""
-    return _fit_linear([r.features for r in rows], [r.label for r in rows], seed, ANSWERABLE_C)
+    sentence, holds it. A row of weight 0 is left out."""
+    if weights is not None:
+        kept = [(r, w) for r, w in zip(rows, weights, strict=True) if w > 0]
+        rows, weights = [r for r, _ in kept], [w for _, w in kept]
+    return _fit_linear(
+        [r.features for r in rows], [r.label for r in rows], seed, ANSWERABLE_C, weights
+    )
+
+
+def gate_weights(examples: Sequence[Example], absent_weight: float) -> list[float]:
+    """How much each question's row counts in the abstention model's fit: an answerable
+    question read without its answer counts `absent_weight` (0: measured, not fitted on)."""
+    return [absent_weight if ex.removed else 1.0 for ex in examples]
 
 
 # A question type is answered with the sentence when, on the fitting folds, the best span's
@@ -354,20 +428,20 @@ def _oof_rows(
     return [question_row(ex, s, types) for ex, s in zip(examples, spans, strict=True)], types
 
 
-def _values(rows: Sequence[GateRow]) -> np.ndarray:
-    return np.array([r.value for r in rows])
-
-
 def cross_validate(
     examples: Sequence[Example],
     seed: int,
     hyper: Hyper,
     max_false_abstention: float,
     log: Callable[[str], None],
+    absent_weight: float = 0.0,
 ) -> dict[str, Any]:
-    """Leave one article out: each article's questions scored by models fitted on the rest."""
+    """Leave one article out: each article's questions scored by models fitted on the rest.
+    The figures are the questions' own; the questions read without their answer are
+    reported apart (`absent`: the share of them abstained on)."""
     groups = sorted({ex.group for ex in examples})
     answerable = np.array([bool(ex.answers) for ex in examples])
+    removed = np.array([ex.removed for ex in examples])
     p = np.zeros(len(examples))
     f1 = np.zeros(len(examples))
     thresholds: dict[str, float] = {}
@@ -376,31 +450,30 @@ def cross_validate(
         test_idx = [i for i, ex in enumerate(examples) if ex.group == g]
         span = fit_span(train, seed, hyper)
         inner_rows, types = _oof_rows(train, seed, hyper)
-        gate = fit_answerable(inner_rows, seed)
-        inner_p = np.array([gate.probability(r.features) for r in inner_rows])
-        inner_ans = np.array([bool(ex.answers) for ex in train])
-        thresholds[g] = choose_threshold(
-            inner_p, _values(inner_rows), inner_ans, max_false_abstention
-        )
+        gate = fit_answerable(inner_rows, seed, gate_weights(train, absent_weight))
+        thresholds[g] = _threshold(gate, train, inner_rows, max_false_abstention)
         for i in test_idx:
             row = question_row(examples[i], span, types)
             f1[i], p[i] = row.value, gate.probability(row.features)
         log(f"fold {g}: threshold {thresholds[g]:.3f}, sentence-led types {sorted(types)}")
     answer = np.array([p[i] >= thresholds[ex.group] for i, ex in enumerate(examples)])
+    asked = ~removed
     per_article = {}
     for g in groups:
-        idx = np.array([ex.group == g for ex in examples])
-        per_article[g] = _figures(answer[idx], f1[idx], answerable[idx])
+        idx = np.array([ex.group == g for ex in examples]) & asked
+        if idx.any():
+            per_article[g] = _figures(answer[idx], f1[idx], answerable[idx])
     per_source = {}
     for src in sorted({ex.source for ex in examples}):
-        idx = np.array([ex.source == src for ex in examples])
+        idx = np.array([ex.source == src for ex in examples]) & asked
         per_source[src] = _figures(answer[idx], f1[idx], answerable[idx])
-    curve = _curve(p, f1, answerable)
+    curve = _curve(p[asked], f1[asked], answerable[asked])
     return {
         "folds": "leave one article out",
         "thresholds": thresholds,
-        "overall": _figures(answer, f1, answerable),
-        "never_abstaining": _figures(np.ones_like(answer), f1, answerable),
+        "overall": _figures(answer[asked], f1[asked], answerable[asked]),
+        "never_abstaining": _figures(np.ones(int(asked.sum()), bool), f1[asked], answerable[asked]),
+        "absent": _absent(answer, removed, examples),
         "per_article": per_article,
         "per_source": per_source,
         "curve": curve,
@@ -414,6 +487,36 @@ def cross_validate(
             }
             for i, ex in enumerate(examples)
         ],
+    }
+
+
+def _threshold(
+    gate: Linear,
+    examples: Sequence[Example],
+    rows: Sequence[GateRow],
+    max_false_abstention: float,
+) -> float:
+    """The abstention threshold, chosen on the questions themselves (not on those read
+    without their answer)."""
+    asked = [i for i, ex in enumerate(examples) if not ex.removed]
+    p = np.array([gate.probability(rows[i].features) for i in asked])
+    values = np.array([rows[i].value for i in asked])
+    answerable = np.array([bool(examples[i].answers) for i in asked])
+    return choose_threshold(p, values, answerable, max_false_abstention)
+
+
+def _absent(answer: np.ndarray, removed: np.ndarray, examples: Sequence[Example]) -> dict[str, Any]:
+    """How often the answerer abstains on answerable questions read without the sentences
+    that answer them, overall and per source file."""
+    per_source = {}
+    for src in sorted({ex.source for ex in examples}):
+        idx = np.array([ex.source == src for ex in examples]) & removed
+        if idx.any():
+            per_source[src] = round(float((~answer[idx]).mean()), 4)
+    return {
+        "questions": int(removed.sum()),
+        "abstained": round(float((~answer[removed]).mean()), 4) if removed.any() else None,
+        "per_source": per_source,
     }
 
 
@@ -469,7 +572,11 @@ def examples_from_squad(
     log(report.summary())
     t = time.perf_counter()
     out = extract(scratch, questions, path.name)
-    log(f"read {len(out)} questions of {path.name} in {time.perf_counter() - t:.0f}s")
+    asked = sum(not ex.removed for ex in out)
+    log(
+        f"read {asked} questions of {path.name} (and {len(out) - asked} without their answer) "
+        f"in {time.perf_counter() - t:.0f}s"
+    )
     return out
 
 
@@ -504,6 +611,7 @@ def fit(
     *,
     seed: int = 0,
     max_false_abstention: float = 0.15,
+    absent_weight: float = 0.0,
     log: Callable[[str], None] = print,
     workdir: Path | None = None,
 ) -> AnswererModel:
@@ -515,7 +623,12 @@ def fit(
         for path in gold:
             examples += examples_from_gold(settings, Path(path), work, log)
     return fit_examples(
-        examples, [*squad, *gold], seed=seed, max_false_abstention=max_false_abstention, log=log
+        examples,
+        [*squad, *gold],
+        seed=seed,
+        max_false_abstention=max_false_abstention,
+        absent_weight=absent_weight,
+        log=log,
     )
 
 
@@ -525,18 +638,17 @@ def fit_examples(
     *,
     seed: int,
     max_false_abstention: float,
+    absent_weight: float = 0.0,
     log: Callable[[str], None] = print,
 ) -> AnswererModel:
     sets = [ex for ex in examples if ex.several]
     examples = [ex for ex in examples if not ex.several]
     hyper, tried = select_hyper(examples, seed, log)
-    cv = cross_validate(examples, seed, hyper, max_false_abstention, log)
+    cv = cross_validate(examples, seed, hyper, max_false_abstention, log, absent_weight)
     span = fit_span(examples, seed, hyper)
     rows, types = _oof_rows(examples, seed, hyper)
-    gate = fit_answerable(rows, seed)
-    p = np.array([gate.probability(r.features) for r in rows])
-    answerable = np.array([bool(ex.answers) for ex in examples])
-    threshold = choose_threshold(p, _values(rows), answerable, max_false_abstention)
+    gate = fit_answerable(rows, seed, gate_weights(examples, absent_weight))
+    threshold = _threshold(gate, examples, rows, max_false_abstention)
     log(f"sentence-led question types: {sorted(types)}")
     margin, margins = choose_margin(span, sets)
     if sets:
@@ -553,7 +665,9 @@ def fit_examples(
         },
         "answerable_model": {"C": ANSWERABLE_C, "label_f1": 0.5},
         "max_false_abstention": max_false_abstention,
-        "questions": len(examples),
+        "absent_weight": absent_weight,
+        "questions": sum(not ex.removed for ex in examples),
+        "absent_questions": sum(ex.removed for ex in examples),
         "set_questions": len(sets),
         "set_margins": margins,
         "features": {

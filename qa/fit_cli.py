@@ -44,6 +44,15 @@ def register(sub: Any) -> None:
         help="the abstention threshold maximises overall F1 among those that refuse at most "
         "this share of the answerable fitting questions (default 0.15)",
     )
+    p.add_argument(
+        "--absent-weight",
+        type=float,
+        default=0.0,
+        help="every answerable question is also read without the sentences that answer it "
+        "(as a question about something the articles do not say) and the share of those "
+        "abstained on is reported; this weight makes them join the abstention model's fit "
+        "(default 0: measured, not fitted on)",
+    )
     p.set_defaults(func=cmd_fit)
 
 
@@ -67,6 +76,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         args.gold,
         seed=args.seed,
         max_false_abstention=args.max_false_abstention,
+        absent_weight=args.absent_weight,
     )
     data = model.to_json()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -74,9 +84,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     cv = data["cross_validated"]
     write_report(args.out.with_suffix(".report"), cv)
     o = cv["overall"]
+    absent = cv["absent"]["abstained"]
     print(
         f"qa fit: wrote {args.out}. Leave-one-article-out: HasAns F1 {o['HasAns_f1']:.3f}, "
         f"NoAns {o['NoAns']:.3f}, overall F1 {o['f1']:.3f}, abstained {o['abstention_rate']:.3f}"
+        + ("" if absent is None else f"; abstained on {absent:.3f} read without their answer")
     )
     return 0
 
@@ -146,6 +158,17 @@ def write_report(folder: Path, cv: dict[str, Any]) -> None:
         lines.append(row(f"all of {name}", f))
     lines.append(row("**all**", cv["overall"]))
     lines.append(row("all, never abstaining", cv["never_abstaining"]))
+    absent = cv.get("absent") or {}
+    if absent.get("questions"):
+        lines += [
+            "",
+            f"The same answerable questions read without every sentence that holds their answer "
+            f"(the passages match the question's words, the fact asked for is gone: a question "
+            f"about something the articles do not say), {absent['questions']} of them, also from "
+            f"folds not fitted on: abstained on **{absent['abstained']:.3f}** "
+            + ", ".join(f"({k}: {v:.3f})" for k, v in absent["per_source"].items())
+            + ".",
+        ]
     lines += ["", "![answered precision against coverage](curve.png)", ""]
     (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
     _curve_png(folder / "curve.png", cv["curve"], cv["overall"])

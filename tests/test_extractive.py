@@ -262,6 +262,54 @@ def test_fit_is_reproducible_and_records_its_inputs(
 
 
 @pytest.mark.slow
+def test_fit_also_reads_each_answerable_question_without_its_answer(
+    sample_file: Path, tmp_path: Path
+) -> None:
+    from eval.metrics import contains
+    from qa.fit import examples_from_squad
+
+    settings = Settings(data_dir=tmp_path / "unused")
+    examples = examples_from_squad(settings, sample_file, tmp_path, log=lambda _: None)
+    asked = {ex.id: ex for ex in examples if not ex.removed}
+    gone = [ex for ex in examples if ex.removed]
+    assert len(asked) == 7 and gone
+    for ex in gone:
+        original = asked[ex.id.removesuffix("/removed")]
+        assert original.answers and not ex.answers and ex.group == original.group
+        assert len(ex.reading.sentences) < len(original.reading.sentences)
+        # Every sentence left is one of the original's, and none says the answer.
+        assert {(s.hit, s.start) for s in ex.reading.sentences} < {
+            (s.hit, s.start) for s in original.reading.sentences
+        }
+        assert not any(contains(t, a) for t in ex.texts for a in original.answers)
+        assert len(ex.texts) == len(ex.reading.features) == len(ex.f1)
+
+
+@pytest.mark.slow
+def test_fit_reports_abstention_without_the_answer_and_can_fit_on_it(
+    sample_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.cli import main
+
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "unused"))
+    models = {}
+    for weight in ("0", "1"):
+        out = tmp_path / weight / "model.json"
+        args = ["fit", "--squad", str(sample_file), "--out", str(out), "--absent-weight", weight]
+        assert main(args) == 0
+        models[weight] = json.loads(out.read_text())
+        absent = models[weight]["cross_validated"]["absent"]
+        assert absent["questions"] == models[weight]["absent_questions"] > 0
+        assert 0 <= absent["abstained"] <= 1
+        assert models[weight]["questions"] == 7  # the figures are the questions' own
+        assert "read without" in (out.with_suffix(".report") / "report.md").read_text()
+    assert (models["0"]["absent_weight"], models["1"]["absent_weight"]) == (0.0, 1.0)
+    # Fitted on them, the abstention model learns from more unanswerable rows.
+    assert models["0"]["answerable"] != models["1"]["answerable"]
+    assert models["0"]["span"] == models["1"]["span"]  # the span model never sees them
+
+
+@pytest.mark.slow
 def test_eval_squad_writes_lead_scores_per_article(sample_file: Path, tmp_path: Path) -> None:
     from qa.cli import main
 

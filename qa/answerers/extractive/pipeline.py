@@ -58,6 +58,13 @@ class Reader:
         lemmas = self.lemmas(snap)
         weights = {w: lemmas.idf(w) for w in question.content}
         sentences = read_sentences(snap, passages, question, np.asarray(qvec), lemmas)
+        return self.reread(question, sentences, weights)
+
+    def reread(
+        self, question: Question, sentences: list[Sentence], weights: dict[str, float]
+    ) -> Reading:
+        """The candidates of these sentences, ranked among themselves: `read` once the
+        sentences are read (`qa fit` also reads a question without the ones that answer it)."""
         ranks = Ranks.of(sentences)
         chosen = sorted(
             i
