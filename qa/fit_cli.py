@@ -165,9 +165,9 @@ def write_report(folder: Path, cv: dict[str, Any]) -> None:
             f"The same answerable questions read without every sentence that holds their answer "
             f"(the passages match the question's words, the fact asked for is gone: a question "
             f"about something the articles do not say), {absent['questions']} of them, also from "
-            f"folds not fitted on: abstained on **{absent['abstained']:.3f}** "
-            + ", ".join(f"({k}: {v:.3f})" for k, v in absent["per_source"].items())
-            + ".",
+            f"folds not fitted on: abstained on **{absent['abstained']:.3f}** ("
+            + "; ".join(f"{k}: {v:.3f}" for k, v in absent["per_source"].items())
+            + ").",
         ]
     lines += ["", "![answered precision against coverage](curve.png)", ""]
     (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")

@@ -80,13 +80,7 @@ def test_a_follow_up_about_a_numbered_unit_finds_that_unit(assistant: Assistant)
     ("question", "expected"),
     [
         # the organisation is the name built on the asked noun, not the first capitalised word
-        pytest.param(
-            "Which university is Edward Howell from?",
-            "University of Oxford",
-            marks=pytest.mark.xfail(
-                strict=True, reason="leads with 'North Korea' (of 'a North Korea expert')"
-            ),
-        ),
+        ("Which university is Edward Howell from?", "University of Oxford"),
         # of two figures in one sentence, the one next to what is asked
         ("How many Russian soldiers are killed or wounded every day?", "1,000"),
         ("How many soldiers is Russia recruiting every month?", "20,000"),
@@ -164,7 +158,13 @@ def railway(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Assistan
         ),
         ("How many settlers did the railway bring east?", "five million"),  # spelled out
         # "leaves at Ulan-Ude and runs through Ulaanbaatar to Beijing": where it goes
-        ("Where does the Trans-Mongolian line go?", "Beijing"),
+        pytest.param(
+            "Where does the Trans-Mongolian line go?",
+            "Beijing",
+            marks=pytest.mark.xfail(
+                strict=True, reason="leads with 'Ulan-Ude', where the line leaves"
+            ),
+        ),
     ],
 )
 def test_a_long_article_that_is_not_news(railway: Assistant, question: str, expected: str) -> None:
