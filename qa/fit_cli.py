@@ -70,6 +70,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for path in [*args.squad, *args.gold]:
         if not Path(path).is_file():
             raise BadInputError(f"No such file: {path}")
+    if not args.absent_weight >= 0:
+        raise BadInputError("--absent-weight is a weight: give 0 or more (0: measure only).")
     model = fit(
         Settings(),
         args.squad,

@@ -304,6 +304,9 @@ def test_fit_reports_abstention_without_the_answer_and_can_fit_on_it(
         assert models[weight]["questions"] == 7  # the figures are the questions' own
         assert "read without" in (out.with_suffix(".report") / "report.md").read_text()
     assert (models["0"]["absent_weight"], models["1"]["absent_weight"]) == (0.0, 1.0)
+    bad = ["fit", "--squad", str(sample_file), "--out", str(tmp_path / "bad.json")]
+    assert main([*bad, "--absent-weight", "-1"]) == 2
+    assert not (tmp_path / "bad.json").exists()
     # Fitted on them, the abstention model learns from more unanswerable rows.
     assert models["0"]["answerable"] != models["1"]["answerable"]
     assert models["0"]["span"] == models["1"]["span"]  # the span model never sees them
