@@ -563,8 +563,11 @@ def test_the_stream_sends_the_fast_answer_then_the_check(seed_settings: Settings
     assert "".join(e for e in events if isinstance(e, str)) == fast.answer.text
     assert fast.answer.answerer == final.answerer == load_cut(None).answerer
     assert not fast.answer.abstained and fast.answer.check is None
-    # The verifier read the passage the fast answer cites, and said it does not bear it out.
-    ((question, passage, short),) = fake.asked
+    # The verifier read the passage the fast answer cites, and said it does not bear it out;
+    # then each next-best candidate the packaged cut file tries, each turned down too.
+    (question, passage, short), *tried = fake.asked
+    assert len(tried) == check.tried <= load_cut(None).alternatives
+    assert all(t[0] == question and t[2] != short for t in tried)
     assert fast.answer.text.startswith(short + " [1]")
     assert question == QUESTION and passage == cited_passage(fast.answer)["text"].strip()
     assert isinstance(events[0], Retrieved) and passage in [h.text for h in events[0].hits]
@@ -586,9 +589,12 @@ def test_careful_mode_checks_the_answer_the_gate_withheld(
     assert fast.abstained and fast.unabstained is not None and fast.unabstained.citations
     assert "unabstained" not in fast.to_dict()
     final = assistant.ask(WITHHELD, verify=True)
-    ((_, passage, _),) = fake.asked
-    assert passage == cited_passage(fast.unabstained)["text"].strip()
     assert final.check is not None
+    # First the candidate the gate withheld; when it is turned down, the next-best ones the
+    # packaged cut file tries.
+    (_, passage, _), *tried = fake.asked
+    assert passage == cited_passage(fast.unabstained)["text"].strip()
+    assert len(tried) == final.check.tried <= (load_cut(None).alternatives if p_no else 0)
     if p_no == 0.0:
         assert final.check.outcome == "answered" and not final.abstained
         assert final.text == fast.unabstained.text and final.citations[0].article_id

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from index.settings import Settings
-from qa.careful import ABSTAIN
+from qa.careful import ABSTAIN, load_cut
 from tests.test_api import Server, assert_error, sse_events, start_server, stop_servers
 from tests.test_api import wait_ready as wait_server
 from tests.test_careful import QUESTION
@@ -82,10 +82,11 @@ def test_ask_with_verify_reports_the_check(api: httpx.Client, stub: Stub) -> Non
     assert body["answer"] == ABSTAIN and body["abstained"] and body["citations"] == []
     assert "Austin" in check["unchecked"] and body["answerer"] == "extractive"
     # One check (after the verifier's probe on first use), about this question, with the
-    # passage the fast answer cited.
+    # passage the fast answer cited; then one for each next-best candidate tried.
     prompts = [r["messages"][-1]["content"] for r in stub.requests[asked:]]
     checks = [p for p in prompts if "This passage is a probe." not in p]
-    assert len(checks) == 1 and prompts[-1] == checks[0]
+    assert len(checks) == 1 + check["tried"] and prompts[-len(checks) :] == checks
+    assert check["tried"] <= load_cut(None).alternatives
     prompt = checks[0]
     assert QUESTION in prompt and "Austin" in prompt.split("Question:")[0]
     assert body["timings_ms"]["check_ms"] > 0
