@@ -19,7 +19,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,36 +93,7 @@ def extract(
         parsed = reader.question(query)
         qvec = assistant.embedder().embed_query(" ".join(query.split()))
         reading = reader.read(snap, parsed, qvec, hits)
-        texts = [
-            str(snap.articles[hits[s.hit].article_id]["text"][c.start : c.end])
-            for s, c in reading.spans
-        ]
-        f1 = np.array([best_scores(q.answers, t)[1] if q.answers else 0.0 for t in texts])
-        articles = [hits[s.hit].article_id for s, _ in reading.spans]
-        said = {
-            (s.hit, s.start): str(snap.articles[hits[s.hit].article_id]["text"][s.start : s.end])
-            for s, _ in reading.spans
-        }
-        keys = [(s.hit, s.start) for s, _ in reading.spans]
-        sentence_f1 = np.array(
-            [best_scores(q.answers, said[k])[1] if q.answers else 0.0 for k in keys]
-        )
-        sentence_has = np.array([any(contains(said[k], a) for a in q.answers) for k in keys])
-        out.append(
-            Example(
-                q.id,
-                q.article,
-                source,
-                q.answers,
-                reading,
-                texts,
-                f1,
-                articles,
-                sentence_f1,
-                sentence_has,
-                several,
-            )
-        )
+        out.append(_example(snap, hits, q, reading, source, several))
         if q.answers and not several:
             gone = _answer_removed(reader, snap, hits, q, reading, source)
             if gone is not None:
@@ -138,6 +109,38 @@ def extract(
 MAX_REMOVED_SHARE = 0.5
 
 
+def _example(
+    snap: IndexSnapshot,
+    hits: Sequence[Hit],
+    q: SquadQuestion,
+    reading: Reading,
+    source: str,
+    several: bool = False,
+    removed: bool = False,
+) -> Example:
+    """A question's reading with each candidate labelled by its F1 against the answers."""
+
+    def said(start: int, end: int, hit: int) -> str:
+        return str(snap.articles[hits[hit].article_id]["text"][start:end])
+
+    texts = [said(c.start, c.end, s.hit) for s, c in reading.spans]
+    sentences = [said(s.start, s.end, s.hit) for s, _ in reading.spans]
+    return Example(
+        q.id,
+        q.article,
+        source,
+        q.answers,
+        reading,
+        texts,
+        np.array([best_scores(q.answers, t)[1] if q.answers else 0.0 for t in texts]),
+        [hits[s.hit].article_id for s, _ in reading.spans],
+        np.array([best_scores(q.answers, t)[1] if q.answers else 0.0 for t in sentences]),
+        np.array([any(contains(t, a) for a in q.answers) for t in sentences], dtype=bool),
+        several,
+        removed,
+    )
+
+
 def _answer_removed(
     reader: Reader,
     snap: IndexSnapshot,
@@ -149,33 +152,20 @@ def _answer_removed(
     """The question read again without every sentence that holds one of its answers (None
     when no sentence does, or most do): the same words matched in the same passages, the
     fact asked for gone, as when a question asks what the articles do not say."""
-
-    def said(start: int, end: int, hit: int) -> str:
-        return str(snap.articles[hits[hit].article_id]["text"][start:end])
-
     kept = [
         s
         for s in reading.sentences
-        if not any(contains(said(s.start, s.end, s.hit), a) for a in q.answers)
+        if not any(
+            contains(str(snap.articles[hits[s.hit].article_id]["text"][s.start : s.end]), a)
+            for a in q.answers
+        )
     ]
     dropped = len(reading.sentences) - len(kept)
     if not dropped or dropped > MAX_REMOVED_SHARE * len(reading.sentences):
         return None
     again = reader.reread(reading.question, kept, reading.weights)
-    n = len(again.spans)
-    return Example(
-        f"{q.id}/removed",
-        q.article,
-        source,
-        (),
-        again,
-        [said(c.start, c.end, s.hit) for s, c in again.spans],
-        np.zeros(n),
-        [hits[s.hit].article_id for s, _ in again.spans],
-        np.zeros(n),
-        np.zeros(n, dtype=bool),
-        removed=True,
-    )
+    unanswerable = replace(q, id=f"{q.id}/removed", answers=())
+    return _example(snap, hits, unanswerable, again, source, removed=True)
 
 
 # -- models ------------------------------------------------------------------------------
