@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from qa.careful_fit import CAREFUL, FAST, GATED, JOINT, REPLACING
+from qa.careful_fit import CAREFUL, FAST, GATED, JOINT, READING, REPLACING
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
@@ -66,6 +66,17 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         ),
         *(
             []
+            if v.get(READING) is None
+            else [
+                row(
+                    "careful, then the model's reading, then the next-best candidates",
+                    READING,
+                    a["reading"]["seconds"],
+                )
+            ]
+        ),
+        *(
+            []
             if v.get(JOINT) is None
             else [row("careful, cut on p_no and the gate's probability", JOINT, s[CAREFUL])]
         ),
@@ -91,6 +102,7 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         ),
         "",
         *_replacing_lines(a),
+        *_reading_lines(a),
         *_joint_lines(a),
         "![answered precision against coverage](curve.png)",
         "",
@@ -119,6 +131,33 @@ def _replacing_lines(a: dict[str, Any]) -> list[str]:
             else "**not used** (qa/careful.json sets 0 candidates): it is used only when the "
             "interval's lower end is above 0, since each candidate tried is one more call to "
             "the model."
+        ),
+        "",
+    ]
+
+
+def _reading_lines(a: dict[str, Any]) -> list[str]:
+    r = a.get("reading")
+    if r is None or a["variants"].get(READING) is None:
+        return []
+    cut = r["fit"]["read_cut"]
+    return [
+        "Before the next-best candidates, careful mode can ask the model to read the passages "
+        "it was shown and copy the answer's span itself (qa/prompts/read.txt); that span, when "
+        "found in them word for word, is checked like a candidate and given when its p_no is "
+        "at most a cut fitted for overall F1 "
+        + ("(on all rows: none beats not reading)" if cut is None else f"(on all rows: {cut:.4f})")
+        + f". The model copied a span found in the passages for {r['found']} of the "
+        f"{r['asked']} questions with a candidate. Out of fold it read {r['read_out_of_fold']} "
+        f"passages and its span was given {r['given_out_of_fold']} times ({r['given_right']} "
+        f"right by F1 >= 0.5, {r['given_unanswerable']} on unanswerable questions). Its "
+        f"out-of-fold gain in overall F1 over the next-best candidates alone is {r['gain']:+.4f} "
+        f"(paired bootstrap 95%: {r['gain_95'][0]:+.4f} to {r['gain_95'][1]:+.4f}). It is "
+        + (
+            "**used** (qa/careful.json): the gain is above the sample's noise."
+            if r["used"]
+            else "**not used** (qa/careful.json sets `read` false): it is used only when the "
+            "interval's lower end is above 0, since a reading is two more calls to the model."
         ),
         "",
     ]

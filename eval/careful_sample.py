@@ -52,7 +52,7 @@ def evaluate(
 ) -> dict[str, Any]:
     from qa.answer import Answer, Check, Checking
     from qa.assistant import Assistant
-    from qa.careful import check_inputs
+    from qa.careful import check_inputs, short_answer, shown_passages
 
     questions, scratch = prepare(settings, gold, corpus, workdir, n, seed, log)
     assistant = Assistant(scratch)
@@ -99,6 +99,24 @@ def evaluate(
         }
         if check.outcome == "fallback":
             raise SystemExit(f"question {q['id']}: the check failed: {check.reason}")
+        # The model's own reading of the passages the check was shown, and the check of that
+        # reading: careful mode may give it when the candidate is turned down (qa.careful_fit
+        # decides whether, and with what cut, out of fold).
+        asked = check_inputs(fast) if p_no is not None else None
+        if asked is not None:
+            read = verifier.read(asked[0], asked[1])
+            shown = shown_passages(candidate)
+            found = None if read.text is None else candidate.ground(read.text, shown)
+            row["read"] = {"text": read.text, "found": found is not None, "seconds": read.seconds}
+            if found is not None:
+                verdict = verifier.check(asked[0], asked[1], short_answer(found))
+                read_em, read_f1 = best_scores(answers, lead(found.text, False))
+                row["read"].update(
+                    p_no=round(verdict.p_no, 6),
+                    em=read_em,
+                    f1=read_f1,
+                    seconds=round(read.seconds + verdict.seconds, 3),
+                )
         # The next-best candidates careful mode may fall back on when the check rejects
         # this one: each checked here whatever the first's p_no, so that how many to try,
         # and with what cut, can be fitted out of fold.

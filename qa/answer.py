@@ -78,7 +78,8 @@ class Check:
     answer abstained, and the model judged that the answer its gate withheld is borne out, so
     that answer is given; replaced: it judged that the answer is not borne out, but that one of
     the answerer's next-best candidates is (`p_no` at most the fitted cut for those), so that
-    candidate is given; abstained: it judged that the answer is not borne out (`p_no` above
+    candidate is given, or that the span the model read from the passage itself is (`read`);
+    abstained: it judged that the answer is not borne out (`p_no` above
     the fitted `cut`), nor any next-best candidate it tried, so the answer is "The articles
     don't say";
     fallback: the check could not run (the fast answer is shown, with a notice); skipped: there
@@ -97,6 +98,7 @@ class Check:
     changed: bool = False  # the final answer differs from the fast one
     tried: int = 0  # next-best candidates checked after the first was turned down
     alternative: int | None = None  # "replaced": which of them is given (0: the second best)
+    read: str | None = None  # "replaced": the span the model read from the passage itself
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -140,6 +142,10 @@ class Answer:
     # see Draft.alternatives; not part of to_dict()
     alternatives: Callable[[], tuple[Answer, ...]] = lambda: ()
     confidence: float | None = None  # see Draft.confidence
+    # The reply that leads with a span a model read from some of this answer's passages
+    # (careful mode's reading), cited to the sentence holding it; None when the span is not
+    # in them word for word. Not part of to_dict().
+    ground: Callable[[str, list[dict[str, Any]]], Answer | None] = lambda span, passages: None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from index.errors import BadInputError
 from index.settings import Settings
 from index.store import IndexSnapshot, current_generation, open_index
-from qa.answer import Answer, Check, Checking, Draft, Retrieved, Trace
+from qa.answer import Answer, Check, Checking, Draft, Evidence, Retrieved, Trace
 from qa.answerers import ANSWERERS, Answerer, Turn
 from qa.citations import finalize
 from qa.followup import standalone_query
@@ -315,7 +315,37 @@ class Assistant:
                     for alt in draft.alternatives()
                 )
             ),
+            ground=lambda span, passages: self._grounded(
+                span, passages, lambda d: self._finish(question, query, hits, d, name, timings, k)
+            ),
         )
+
+    def _grounded(self, span: str, passages: list[dict[str, Any]], finish: Any) -> Answer | None:
+        """The reply that leads with `span` where it is in `passages` (careful mode's
+        reading), cited to the sentence of the index holding it; None when it is not there."""
+        from qa.careful import locate
+
+        found = locate(span, passages)
+        if found is None:
+            return None
+        passage, start, end = found
+        snap = self.snapshot()
+        text = str(snap.articles[passage["article_id"]]["text"])
+        chunk = snap.by_id.get(str(passage.get("chunk_id")))
+        sentences = snap.chunks[chunk].sentences if chunk is not None else ()
+        lo, hi = next(
+            ((s, e) for s, e in sentences if s <= start and end <= e),
+            (int(passage["start"]), int(passage["end"])),
+        )
+        lead = text[start:end]
+        draft = Draft(
+            f"{lead} [1]. {text[lo:hi].strip()} [1]",
+            False,
+            (Evidence(str(passage["article_id"]), lo, hi, float(passage.get("score", 0.0))),),
+            short=lead,
+        )
+        answer: Answer = finish(draft)
+        return answer
 
     def article(self, article_id: str) -> dict[str, Any]:
         from index.errors import NotFoundError

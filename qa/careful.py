@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -37,7 +38,7 @@ from qa.answer import Answer, Check
 from qa.citations import MARKER
 
 if TYPE_CHECKING:
-    from qa.verify import Verdict
+    from qa.verify import Read, Verdict
 
 
 class Checker(Protocol):
@@ -47,6 +48,8 @@ class Checker(Protocol):
     where: str  # names the backend in messages
 
     def check(self, question: str, passage: str, answer: str) -> Verdict: ...
+
+    def read(self, question: str, passage: str) -> Read: ...
 
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,11 @@ class Cut:
     # confidence_cut + confidence_slope * c for an answer with c (`p_no` for one without).
     confidence_cut: float | None = None
     confidence_slope: float = 0.0
+    # When the first candidate is turned down, the model reads the passage itself (before any
+    # next-best candidate is tried): its span is given when the check of it scores at most
+    # `read_cut`. Used only when the fit found it worth its calls.
+    read: bool = False
+    read_cut: float = 0.0
 
     def for_answer(self, answer: Answer) -> float:
         """The cut p_no is compared with for this candidate answer."""
@@ -93,6 +101,8 @@ class Cut:
             "answerer": self.answerer,
             "alternatives": self.alternatives,
             "alternative_cut": self.alternative_p_no,
+            "read": self.read,
+            "read_cut": self.read_cut,
             **moving,
             **self.info,
         }
@@ -104,7 +114,13 @@ class Cut:
         cut = float(data["cut"])
         alternatives = int(data.get("alternatives", 0))
         alternative_cut = float(data.get("alternative_cut", 0.0))
-        for name, value in (("cut", cut), ("alternative_cut", alternative_cut)):
+        read = bool(data.get("read", False))
+        read_cut = float(data.get("read_cut", 0.0))
+        for name, value in (
+            ("cut", cut),
+            ("alternative_cut", alternative_cut),
+            ("read_cut", read_cut),
+        ):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} {value} is not a probability")
         if alternatives < 0:
@@ -113,7 +129,7 @@ class Cut:
         confidence_cut = None if moving is None else float(moving)
         confidence_slope = float(data.get("confidence_slope", 0.0))
         fields = {"format", "cut", "answerer", "alternatives", "alternative_cut"}
-        fields |= {"confidence_cut", "confidence_slope"}
+        fields |= {"confidence_cut", "confidence_slope", "read", "read_cut"}
         info = {k: v for k, v in data.items() if k not in fields}
         return cls(
             cut,
@@ -123,6 +139,8 @@ class Cut:
             alternative_cut,
             confidence_cut,
             confidence_slope,
+            read,
+            read_cut,
         )
 
 
@@ -175,22 +193,44 @@ def _lead(text: str) -> str:
     return MARKER.split(text, maxsplit=1)[0].strip()
 
 
+def shown_passages(target: Answer) -> list[dict[str, Any]]:
+    """The passages the verifier is shown for a candidate answer: those it cites, or for a
+    conflict the one its leading figure cites."""
+    passages = cited_passages(target)
+    return passages[:1] if target.conflict else passages
+
+
 def check_inputs(answer: Answer) -> tuple[str, str, str] | None:
     """What the verifier is asked about a fast answer: (question, passages, proposed answer).
     The answer checked is the fast one, or when its gate abstained the one it withheld; None
     when there is none, or it cites no retrieved passage."""
     target = answer.unabstained if answer.abstained else answer
-    passages = cited_passages(target) if target is not None else []
+    passages = shown_passages(target) if target is not None else []
     if target is None or not passages:
         return None
     # The standalone query: a follow-up ("what did he say?") reads as a whole question.
     question = answer.trace.query or answer.question
+    text = "\n\n".join(str(p["text"]).strip() for p in passages)
     if target.conflict:
         # Sources that disagree cannot all be right together: the leading figure is
         # proposed, with the passage it cites.
-        return question, str(passages[0]["text"]).strip(), _lead(target.text)
-    text = "\n\n".join(str(p["text"]).strip() for p in passages)
+        return question, text, _lead(target.text)
     return question, text, short_answer(target)
+
+
+def locate(span: str, passages: list[dict[str, Any]]) -> tuple[dict[str, Any], int, int] | None:
+    """Where the model's span is in the passages it was shown, as article offsets: its words
+    in order, whatever the case and the spaces between them, not inside other words. None
+    when it is in none of them (the model wrote words of its own)."""
+    words = span.split()
+    if not words:
+        return None
+    pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.I)
+    for p in passages:
+        m = pattern.search(str(p["text"]))
+        if m is not None:
+            return p, int(p["start"]) + m.start(), int(p["start"]) + m.end()
+    return None
 
 
 def judge(p_no: float, cut: float) -> bool:
@@ -224,7 +264,10 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
     facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
     found = verdict.p_no, at, verdict.seconds
     if judge(verdict.p_no, at):
-        replaced = _try_alternatives(target, verifier, cut, verdict.seconds, facts)
+        read = _try_reading(target, asked, verifier, cut, verdict.seconds, facts)
+        if read.outcome == "replaced":
+            return dataclasses.replace(read, unchecked=answer.text)
+        replaced = _try_alternatives(target, verifier, cut, read.seconds, facts)
         if replaced.outcome == "replaced":
             return dataclasses.replace(replaced, unchecked=answer.text)
         said = (
@@ -265,6 +308,52 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
         f"The model judged that the passage the answer cites bears it out ({facts}).",
         *found,
         **where,
+    )
+
+
+def _try_reading(
+    target: Answer,
+    asked: tuple[str, str, str],
+    verifier: Callable[[], Checker],
+    cut: Cut,
+    seconds: float,
+    facts: str,
+) -> Check:
+    """After the check turned `target` down, when the cut says so: the model reads the
+    passages it was shown for a span of its own, which is checked like any candidate and
+    given ("replaced") when its p_no is at most `cut.read_cut` and it is found word for word
+    in those passages. Otherwise a Check that only carries the seconds spent."""
+    if not cut.read:
+        return Check("abstained", "", seconds=seconds)
+    question, passage, _ = asked
+    try:
+        read = verifier().read(question, passage)
+        seconds += read.seconds
+        found = None if read.text is None else target.ground(read.text, shown_passages(target))
+        if found is None:
+            return Check("abstained", "", seconds=seconds)
+        verdict = verifier().check(question, passage, short_answer(found))
+    except Exception as exc:
+        log.warning("careful mode's reading of the passage failed", exc_info=exc)
+        return Check("abstained", "", seconds=seconds)
+    seconds += verdict.seconds
+    if verdict.p_no > cut.read_cut:
+        return Check("abstained", "", seconds=seconds)
+    first = found.citations[0]
+    return Check(
+        "replaced",
+        f"The model judged that the passage the answer cites does not bear it out ({facts}); "
+        f"asked to read that passage itself, it found {short_answer(found)!r}, which it "
+        f"judged borne out (P(No) {verdict.p_no:.3f}, fitted cut {cut.read_cut:.3f}), so "
+        "careful mode gives that.",
+        verdict.p_no,
+        cut.read_cut,
+        seconds,
+        article_id=first.article_id,
+        start=first.start,
+        end=first.end,
+        changed=True,
+        read=read.text,
     )
 
 
@@ -318,6 +407,10 @@ def apply_check(answer: Answer, check: Check) -> Answer:
     target = answer.unabstained if answer.abstained else answer
     if check.outcome == "replaced" and target is not None and check.alternative is not None:
         return dataclasses.replace(target.alternatives()[check.alternative], check=check)
+    if check.outcome == "replaced" and target is not None and check.read is not None:
+        found = target.ground(check.read, shown_passages(target))
+        if found is not None:
+            return dataclasses.replace(found, check=check)
     if check.outcome == "abstained":
         return dataclasses.replace(
             answer,

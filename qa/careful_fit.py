@@ -7,8 +7,9 @@ Every figure is out of fold, one fold per article: each article's questions are 
 decision fitted on the other articles. The decision is a logistic regression of "unanswerable"
 on p_no, cut where it gives 0.5; two additions are fitted beside it and used only when their
 out-of-fold gain in overall F1 is above the sample's noise (a seeded paired bootstrap's 95%
-interval above 0): the gate's probability as a second feature (JOINT), and next-best
-candidates checked after a turn-down (REPLACING).
+interval above 0): the gate's probability as a second feature (JOINT), next-best
+candidates checked after a turn-down (REPLACING), and before them the model's own reading of
+the passage, checked like a candidate (READING).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from qa.answerers.extractive.compose import MAX_ALTERNATIVES
 FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
 REPLACING = "careful, then the next-best candidates"
 JOINT = "careful, p_no with the gate's probability"
+READING = "careful, then the model's reading, then the next-best candidates"
 BOOTSTRAP = 1000  # resamples of the 95% intervals
 
 
@@ -96,14 +98,20 @@ class Replacing:
     cut: float
     alternatives: int
     alternative_cut: float
+    read_cut: float | None = None  # None: the model is not asked to read the passage
 
 
 def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
-    """One question under careful mode with next-best candidates; `tried` counts the extra
-    checks it would send."""
+    """One question under careful mode with the model's reading (when fitted) and next-best
+    candidates; `tried` counts the extra checks it would send, `read` whether it asked the
+    model to read."""
     p = row["committed_p_no"]
     chosen: dict[str, Any] | None = row if p is not None and p <= fit.cut else None
-    key, tried = ("committed_em", "committed_f1"), 0
+    key, tried, read = ("committed_em", "committed_f1"), 0, False
+    if p is not None and chosen is None and fit.read_cut is not None and row.get("read"):
+        read = True
+        if row["read"]["found"] and row["read"]["p_no"] <= fit.read_cut:
+            chosen, key = row["read"], ("em", "f1")
     if p is not None and chosen is None:
         for alt in row.get("alternatives", [])[: fit.alternatives]:
             tried += 1
@@ -120,14 +128,17 @@ def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
         "em": em,
         "f1": f1,
         "tried": tried,
+        "read": read,
         "replaced": chosen is not None and chosen is not row,
     }
 
 
-def fit_replacing(rows: Sequence[dict[str, Any]]) -> Replacing:
-    """The first cut as careful mode's (cut_on); then the number of next-best candidates
-    (0 to MAX_ALTERNATIVES) and their cut that score the highest overall F1 on `rows`, every
-    p_no of theirs a candidate cut; ties go to fewer candidates, then the lower cut."""
+def fit_replacing(rows: Sequence[dict[str, Any]], read: bool = False) -> Replacing:
+    """The first cut as careful mode's (cut_on); with `read`, then the cut on the check of
+    the model's reading that scores the highest overall F1 on `rows` (none when no cut beats
+    not reading); then the number of next-best candidates (0 to MAX_ALTERNATIVES) and their
+    cut that score the highest, every p_no of theirs a candidate cut; ties go to not reading,
+    fewer candidates, then the lower cut."""
     cut = cut_on(rows, CAREFUL)
     turned_down = [r for r in rows if r["committed_p_no"] is not None and r["committed_p_no"] > cut]
     values = sorted({a["p_no"] for r in turned_down for a in r.get("alternatives", [])})
@@ -137,9 +148,18 @@ def fit_replacing(rows: Sequence[dict[str, Any]]) -> Replacing:
         return sum(decide_replacing(r, fit)["f1"] for r in rows)
 
     top = total(best)
+    if read:
+        readings = sorted(
+            {r["read"]["p_no"] for r in turned_down if (r.get("read") or {}).get("found")}
+        )
+        for value in readings:
+            fit = Replacing(cut, 0, 0.0, value)
+            score = total(fit)
+            if score > top + 1e-9:
+                best, top = fit, score
     for n in range(1, MAX_ALTERNATIVES + 1):
         for value in values:
-            fit = Replacing(cut, n, value)
+            fit = Replacing(cut, n, value, best.read_cut)
             score = total(fit)
             if score > top + 1e-9:
                 best, top = fit, score
@@ -175,18 +195,20 @@ def out_of_fold(
 
 
 def out_of_fold_replacing(
-    rows: Sequence[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    rows: Sequence[dict[str, Any]], read: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Each article's questions decided by the cuts and count fitted on the other articles."""
     decided: list[dict[str, Any]] = [{} for _ in rows]
-    fits = {}
+    fits: dict[str, dict[str, Any]] = {}
     for article in sorted({r["article"] for r in rows}):
-        fit = fit_replacing([r for r in rows if r["article"] != article])
+        fit = fit_replacing([r for r in rows if r["article"] != article], read)
         fits[article] = {
             "cut": round(fit.cut, 4),
             "alternatives": fit.alternatives,
             "alternative_cut": round(fit.alternative_cut, 4),
         }
+        if read:
+            fits[article]["read_cut"] = None if fit.read_cut is None else round(fit.read_cut, 4)
         for i, r in enumerate(rows):
             if r["article"] == article:
                 decided[i] = decide_replacing(r, fit)
@@ -320,8 +342,11 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     out[REPLACING] = replacing["scores"]
     joint = analyse_joint(rows, results["meta"]["seed"])
     out[JOINT] = joint["scores"]
+    reading = analyse_reading(rows, results["meta"]["seed"])
+    out[READING] = reading["scores"]
     return {
         "joint": {k: v for k, v in joint.items() if k != "scores"},
+        "reading": {k: v for k, v in reading.items() if k != "scores"},
         "variants": out,
         "replacing": {k: v for k, v in replacing.items() if k != "scores"},
         "chosen": CAREFUL if out[CAREFUL]["f1"] >= out[GATED]["f1"] else GATED,
@@ -373,6 +398,42 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
     }
 
 
+def analyse_reading(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Careful mode that, after a turn-down, asks the model to read the passage and checks its
+    span before the next-best candidates: out of fold, the fit on all rows, and whether it is
+    used: only when its out-of-fold gain in overall F1 over careful mode with next-best
+    candidates alone is above the sample's noise (the lower end of a seeded paired
+    bootstrap's 95% interval above 0), since a reading is two more calls to the model."""
+    checked = [r for r in rows if r["committed_p_no"] is not None]
+    if not checked or not all("read" in r for r in checked):  # rows from before readings
+        return {"scores": None, "used": False, "fit": asdict(Replacing(0.0, 0, 0.0))}
+    decided, fits = out_of_fold_replacing(rows, read=True)
+    plain, _ = out_of_fold_replacing(rows)
+    fit = fit_replacing(rows, read=True)
+    seconds = [
+        float(r["careful_seconds"])
+        + (float(r["read"]["seconds"]) if d["read"] else 0.0)
+        + sum(a["seconds"] for a in r.get("alternatives", [])[: d["tried"]])
+        for r, d in zip(rows, decided, strict=True)
+    ]
+    gain, gain_95 = paired_gain(decided, plain, seed)
+    by_reading = [d for d, r in zip(decided, rows, strict=True) if d["replaced"] and d["read"]]
+    return {
+        "scores": {**scores(decided), "fit_per_fold": fits},
+        "fit": asdict(fit),
+        "used": gain_95[0] > 0 and fit.read_cut is not None,
+        "gain": gain,
+        "gain_95": gain_95,
+        "found": sum(bool((r.get("read") or {}).get("found")) for r in checked),
+        "asked": len(checked),
+        "read_out_of_fold": sum(d["read"] for d in decided),
+        "given_out_of_fold": len(by_reading),
+        "given_right": sum(d["f1"] >= 0.5 and d["answerable"] for d in by_reading),
+        "given_unanswerable": sum(not d["answerable"] for d in by_reading),
+        "seconds": p50_p95(seconds),
+    }
+
+
 def cut_file(
     results: dict[str, Any], analysis: dict[str, Any], command: str = "qa fit --careful"
 ) -> dict[str, Any]:
@@ -386,9 +447,15 @@ def cut_file(
         **analysis["replacing"],
         "used": analysis["replacing"]["used"] and not joint["used"],
     }
+    # The reading was fitted behind the cut on p_no alone too, and replaces the fit of the
+    # next-best candidates (they are fitted again behind it).
+    reading = analysis.get("reading") or {"used": False}
+    reading = {**reading, "used": reading["used"] and not joint["used"]}
     fit = replacing["fit"] if replacing["used"] else asdict(Replacing(0.0, 0, 0.0))
     if replacing["used"]:
         oof = analysis["variants"][REPLACING]
+    if reading["used"]:
+        fit, oof = reading["fit"], analysis["variants"][READING]
     if joint["used"]:
         oof = analysis["variants"][JOINT]
     moving = (
@@ -402,6 +469,8 @@ def cut_file(
         "answerer": "extractive",
         "alternatives": fit["alternatives"],
         "alternative_cut": round(fit["alternative_cut"], 4),
+        "read": bool(reading["used"]),
+        "read_cut": round(fit["read_cut"], 4) if reading["used"] else 0.0,
         **moving,
         "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
         "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
@@ -412,7 +481,11 @@ def cut_file(
         "their out-of-fold gain is above the sample's noise: a paired bootstrap's 95% "
         "interval above 0). With `confidence_cut` (fitted the same way, on p_no and the fast "
         "answerer's gate probability c, and used only when its out-of-fold gain is above that "
-        "noise), the cut is confidence_cut + confidence_slope * c for an answer with c",
+        "noise), the cut is confidence_cut + confidence_slope * c for an answer with c. With "
+        "`read` (fitted the same way, before the next-best candidates, and used only when its "
+        "out-of-fold gain over them is above that noise), a turned-down candidate is first "
+        "followed by the model's own reading of the passages: the span it copies, when found "
+        "in them word for word and its p_no is at most `read_cut`, is given",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },
@@ -423,7 +496,11 @@ def cut_file(
         "auc_95": analysis["auc_checked_95"],
         "fitted_on": analysis["checked"],
         "cut_per_fold": analysis["variants"][CAREFUL]["cut_per_fold"],
-        **({"fit_per_fold": oof["fit_per_fold"]} if replacing["used"] or joint["used"] else {}),
+        **(
+            {"fit_per_fold": oof["fit_per_fold"]}
+            if replacing["used"] or joint["used"] or reading["used"]
+            else {}
+        ),
         "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},
         "measured": results["meta"]["created"],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

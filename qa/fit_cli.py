@@ -98,7 +98,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def fit_careful(results_path: Path, out: Path) -> int:
     from index.errors import BadInputError
     from qa.careful import Cut
-    from qa.careful_fit import CAREFUL, JOINT, REPLACING, analyse, cut_file
+    from qa.careful_fit import CAREFUL, JOINT, READING, REPLACING, analyse, cut_file
 
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
@@ -117,7 +117,7 @@ def fit_careful(results_path: Path, out: Path) -> int:
         f"{name} {'used' if analysis[key]['used'] else 'not used'} (out-of-fold gain "
         f"{analysis[key]['gain']:+.4f}, 95% {analysis[key]['gain_95'][0]:+.4f} to "
         f"{analysis[key]['gain_95'][1]:+.4f})"
-        for name, key in ((JOINT, "joint"), (REPLACING, "replacing"))
+        for name, key in ((JOINT, "joint"), (REPLACING, "replacing"), (READING, "reading"))
         if v.get(name) is not None
     ]
     print(

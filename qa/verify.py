@@ -42,6 +42,21 @@ NO_LOGPROBS = (
 
 
 @dataclass(frozen=True)
+class Read:
+    """The model's own reading of the passage: the span it copied, or None when it replied
+    that the passage does not answer (or wrote nothing)."""
+
+    text: str | None
+    seconds: float
+
+
+# What the read prompt (qa/prompts/read.txt) allows instead of a span.
+UNANSWERABLE = "unanswerable"
+# Tokens the model may write for its span: a short answer, not a sentence.
+READ_TOKENS = 32
+
+
+@dataclass(frozen=True)
 class Verdict:
     p_no: float  # the probability that the passage does not bear the answer out
     mass: float  # P(Yes) + P(No) among the alternatives: low means the reply was neither
@@ -71,18 +86,25 @@ class Verifier:
         share = p_no / mass if mass > 0 else 0.5
         return Verdict(share, mass, time.perf_counter() - t)
 
+    def read(self, question: str, passage: str) -> Read:
+        """The model's span for `question`, copied from `passage` (qa/prompts/read.txt):
+        greedy, one line, at most READ_TOKENS tokens. The prompt starts as the check's does,
+        so a server that reuses the cached prefix of the check reads it again for free."""
+        t = time.perf_counter()
+        reply = self._ask(read_messages(question, passage), max_tokens=READ_TOKENS, stop=["\n"])
+        return Read(reading(str(getattr(reply, "content", "") or "")), time.perf_counter() - t)
+
     def probe(self) -> None:
         """One short request; BackendError if the backend is unreachable or gives no
         log-probabilities."""
         self.check("What is this passage?", "This passage is a probe.", "A probe")
 
-    def _ask(self, messages: list[BaseMessage]) -> Any:
+    def _ask(self, messages: list[BaseMessage], **options: Any) -> Any:
         import openai
 
+        options = options or {"max_tokens": 1, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
         try:
-            return self.model.invoke(
-                messages, max_tokens=1, logprobs=True, top_logprobs=TOP_LOGPROBS
-            )
+            return self.model.invoke(messages, **options)
         except openai.APITimeoutError as exc:
             raise BackendError(
                 f"the verifier's backend ({self.where}) timed out after {self.timeout_s:g} s: "
@@ -113,6 +135,27 @@ def verify_messages(question: str, passage: str, answer: str) -> list[BaseMessag
     # No system text of its own: the model's chat template keeps its default, as measured.
     system = [SystemMessage(prompt.system)] if prompt.system else []
     return [*system, HumanMessage(user)]
+
+
+def read_messages(question: str, passage: str) -> list[BaseMessage]:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from qa.answerers.generative import load_prompt
+
+    prompt = load_prompt("read")
+    user = prompt.user.substitute(passage=passage.strip(), question=question.strip()).strip()
+    system = [SystemMessage(prompt.system)] if prompt.system else []
+    return [*system, HumanMessage(user)]
+
+
+def reading(reply: str) -> str | None:
+    """The span in the model's reply: its first line without surrounding quotes or a final
+    full stop; None for "unanswerable" or nothing."""
+    text = reply.strip().splitlines()[0].strip() if reply.strip() else ""
+    text = text.strip("\"'“”‘’`").rstrip(".").strip()
+    if not text or text.lower().rstrip(".") == UNANSWERABLE:
+        return None
+    return text
 
 
 def top_logprobs(reply: Any) -> list[dict[str, Any]]:

@@ -20,8 +20,16 @@ import pytest
 from index.errors import BackendError, NewsQAError
 from index.settings import Settings
 from qa.answer import Answer, Check, Checking, Citation, Retrieved, Trace
-from qa.careful import ABSTAIN, Cut, apply_check, check_answer, cited_passage, load_cut
-from qa.verify import Verdict
+from qa.careful import (
+    ABSTAIN,
+    Cut,
+    apply_check,
+    check_answer,
+    cited_passage,
+    load_cut,
+    locate,
+)
+from qa.verify import Read, Verdict
 from tests.conftest import free_port
 from tests.test_answerers import Silent
 from tests.test_verify import LOCAL, SMOLLM2, Stub
@@ -39,10 +47,20 @@ class FakeVerifier:
 
     where = "a fake verifier"
 
-    def __init__(self, p_no: float = 0.1, error: Exception | None = None) -> None:
+    def __init__(
+        self, p_no: float = 0.1, error: Exception | None = None, reading: str | None = None
+    ) -> None:
         self.p_no = p_no
         self.error = error
-        self.asked: list[tuple[str, str]] = []
+        self.asked: list[tuple[str, str, str]] = []
+        self.reading = reading  # the span the model reads, None: "unanswerable"
+        self.reads: list[tuple[str, str]] = []
+
+    def read(self, question: str, passage: str) -> Read:
+        self.reads.append((question, passage))
+        if isinstance(self.reading, Exception):
+            raise self.reading
+        return Read(self.reading, 0.5)
 
     def check(self, question: str, passage: str, answer: str) -> Verdict:
         self.asked.append((question, passage, answer))
@@ -217,8 +235,10 @@ THIRD = "The Pentagon said about 10,000 soldiers were sent."
 class Scripted(FakeVerifier):
     """A verifier whose p_no is looked up by the proposed answer (default: 1.0)."""
 
-    def __init__(self, p_no: dict[str, float], error_on: str | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self, p_no: dict[str, float], error_on: str | None = None, reading: Any = None
+    ) -> None:
+        super().__init__(reading=reading)
         self.by_answer = p_no
         self.error_on = error_on
 
@@ -328,6 +348,138 @@ def test_a_failed_check_of_a_next_candidate_keeps_the_abstention() -> None:
     assert check.outcome == "abstained" and check.tried == 0 and len(fake.asked) == 2
     final = apply_check(fast, check)
     assert final.abstained and final.notice is None
+
+
+READING = dataclasses.replace(TRYING, read=True, read_cut=0.2)
+
+
+def grounded(fast: Answer) -> Answer:
+    """`fast` (with next-best candidates) whose passages can ground a span the model reads:
+    a reply leading with the span as the passage spells it (what Assistant does, without an
+    index)."""
+
+    def ground(span: str, passages: list[dict[str, Any]]) -> Answer | None:
+        found = locate(span, passages)
+        if found is None:
+            return None
+        passage, start, end = found
+        return candidate(PASSAGE[start:end], passage["text"], 0)
+
+    fast = with_alternatives(fast)
+    if fast.unabstained is not None:
+        return dataclasses.replace(
+            fast, unabstained=dataclasses.replace(fast.unabstained, ground=ground)
+        )
+    return dataclasses.replace(fast, ground=ground)
+
+
+@pytest.mark.parametrize("withheld", [False, True], ids=["answered", "withheld"])
+def test_a_turned_down_answer_gives_the_span_the_model_reads_when_its_check_bears_it_out(
+    withheld: bool,
+) -> None:
+    fast = grounded(withheld_answer() if withheld else fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.1}, reading="defense  secretary")
+    check = check_answer(fast, lambda: fake, READING)
+    final = apply_check(fast, check)
+    # The model read the passage it was shown for the first check; its span, as the passage
+    # spells it, was checked like a candidate, and no next-best candidate was tried.
+    assert fake.reads == [(QUESTION, PASSAGE)]
+    assert [a[2] for a in fake.asked] == ["Lloyd Austin", "Defense Secretary"]
+    assert {a[:2] for a in fake.asked} == {(QUESTION, PASSAGE)}
+    assert check.outcome == "replaced" and check.changed and check.tried == 0
+    assert check.read == "defense  secretary" and check.alternative is None
+    assert (check.p_no, check.cut) == (0.1, READING.read_cut)
+    assert check.seconds == pytest.approx(1.0)  # two checks and the reading
+    assert "'Defense Secretary'" in check.reason and "0.900" in check.reason
+    assert final.text == "Defense Secretary [1]." and not final.abstained
+    assert final.check is check and check.unchecked == fast.text
+    assert final.to_dict()["check"]["read"] == "defense  secretary"
+
+
+@pytest.mark.parametrize(
+    ("reading", "checks"),
+    [
+        ("Defense Secretary", 2),  # read and checked, but turned down too
+        (None, 1),  # the model replied "unanswerable"
+        ("Secretary of Defense", 1),  # not in the passage word for word: not checked
+        (BackendError("the verifier's backend timed out after 30 s"), 1),
+    ],
+    ids=["turned-down", "unanswerable", "not-in-passage", "failed"],
+)
+def test_a_reading_not_borne_out_leaves_the_next_candidates_to_decide(
+    reading: Any, checks: int
+) -> None:
+    fast = grounded(fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.5, "10,000": 0.05}, None, reading)
+    check = check_answer(fast, lambda: fake, READING)
+    assert len(fake.reads) == 1
+    assert [a[2] for a in fake.asked[checks:]] == ["Pete Hegseth", "10,000"]
+    assert check.outcome == "replaced" and check.alternative == 1 and check.read is None
+    assert apply_check(fast, check).text == "10,000 [1]."
+
+
+def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:
+    fast = grounded(fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    check = check_answer(fast, lambda: fake, TRYING)
+    assert fake.reads == [] and check.read is None and check.outcome == "abstained"
+
+
+def test_a_span_is_located_word_for_word_as_article_offsets() -> None:
+    text = "Lloyd  Austin, the U.S. Defense Secretary, said so. Austinite views differ."
+    passages = [
+        {"article_id": "x.txt", "start": 50, "text": "Nothing here."},
+        {"article_id": "a.txt", "start": 1000, "text": text},
+    ]
+    passage, start, end = locate("lloyd austin", passages) or ({}, 0, 0)
+    assert passage["article_id"] == "a.txt" and text[start - 1000 : end - 1000] == "Lloyd  Austin"
+    assert locate("U.S. Defense", passages) == (passages[1], 1019, 1031)
+    assert locate("Austini", passages) is None  # not inside another word
+    assert locate("Secretary of Defense", passages) is None
+    assert locate("  ", passages) is None
+
+
+def test_the_fit_reads_only_where_the_model_s_span_scores_higher() -> None:
+    from qa.careful_fit import analyse_reading, decide_replacing, fit_replacing
+
+    def row(answerable: bool, p_no: float, right: float, read: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "answerable": answerable,
+            "fast_abstained": False,
+            "committed_em": right,
+            "committed_f1": right,
+            "committed_p_no": p_no,
+            "careful_seconds": 1.0,
+            "alternatives": [],
+            "read": {"seconds": 1.0, **read},
+        }
+
+    # Answerable questions whose candidate is wrong and turned down while the model reads the
+    # right span with a low p_no; unanswerable ones whose reading gets a high p_no, or none.
+    rows = [row(True, 0.9, 0.0, {"found": True, "p_no": 0.05, "em": 1.0, "f1": 1.0})] * 12
+    rows += [row(False, 0.9, 0.0, {"found": True, "p_no": 0.6, "em": 0.0, "f1": 0.0})] * 12
+    rows += [row(False, 0.9, 0.0, {"found": False})] * 12
+    rows += [row(True, 0.1, 1.0, {"found": True, "p_no": 0.1, "em": 1.0, "f1": 1.0})] * 12
+    rows = [{**r, "article": f"a{i % 3}"} for i, r in enumerate(rows)]
+    fit = fit_replacing(rows, read=True)
+    assert fit.read_cut is not None and 0.05 <= fit.read_cut < 0.6
+    decided = [decide_replacing(r, fit) for r in rows]
+    assert all(d["read"] and d["replaced"] and d["f1"] == 1.0 for d in decided[:12])
+    assert all(d["read"] and d["abstained"] for d in decided[12:36])
+    assert not any(d["read"] for d in decided[36:])  # kept by the first check
+    assert fit_replacing(rows).read_cut is None  # without `read`, it is never fitted
+    assert analyse_reading(rows, 0)["used"]
+    # Where the model's span is never right, it is not read.
+    wrong = [{**r, "read": {**r["read"], "em": 0.0, "f1": 0.0}} for r in rows]
+    assert fit_replacing(wrong, read=True).read_cut is None
+    assert not analyse_reading(wrong, 0)["used"]
+
+
+def test_the_cut_file_round_trips_its_reading() -> None:
+    assert Cut.from_json(READING.to_json()) == READING
+    assert Cut.from_json({**TRYING.to_json(), "read": True, "read_cut": 0.2}) == READING
+    with pytest.raises(ValueError, match="read_cut"):
+        Cut.from_json({**READING.to_json(), "read_cut": 1.5})
 
 
 def test_the_cut_file_round_trips_its_alternatives_and_rejects_bad_ones() -> None:
@@ -601,6 +753,41 @@ def test_careful_mode_checks_the_answer_the_gate_withheld(
     else:
         assert final.check.outcome == "abstained" and final.abstained and final.text == ABSTAIN
         assert final.check.unchecked == fast.unabstained.text
+
+
+@pytest.mark.slow
+def test_a_span_the_model_reads_is_given_as_the_article_spells_it_citing_its_sentence(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    from qa.assistant import Assistant
+
+    cut = tmp_path / "careful.json"
+    cut.write_text(
+        json.dumps(dataclasses.replace(load_cut(None), read=True, read_cut=0.2).to_json())
+    )
+    fake = Scripted({"North Korea": 0.0}, reading="north  KOREA")
+    assistant = Assistant(seed_settings.model_copy(update={"verify_cut": cut}), verifier=fake)
+    fast = assistant.ask(QUESTION, answerer="extractive")
+    final = assistant.ask(QUESTION, verify=True)
+    check = final.check
+    assert check is not None and check.outcome == "replaced" and check.read == "north  KOREA"
+    # The first check, then the check of the reading: no next-best candidate was needed.
+    assert [a[2] for a in fake.asked] == [fast.short, "North Korea"]
+    assert fake.reads == [fake.asked[0][:2]]
+    assert final.text.startswith("North Korea [1]. ") and not final.abstained
+    (citation,) = final.citations
+    snap = assistant.snapshot()
+    text = snap.articles[citation.article_id]["text"]
+    assert citation.quote == text[citation.start : citation.end] and "North Korea" in citation.quote
+    # The sentence of the index that holds the span, within a passage the model was shown.
+    sentences = {s for c in snap.chunks for s in c.sentences}
+    assert (citation.start, citation.end) in sentences
+    assert citation.quote.strip() in fake.asked[0][1]
+    assert (check.article_id, check.start, check.end) == (
+        citation.article_id,
+        citation.start,
+        citation.end,
+    )
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ import pytest
 from index.errors import BackendError
 from index.settings import Settings
 from qa.models import MODELS
-from qa.verify import load_verifier
+from qa.verify import READ_TOKENS, load_verifier, read_messages, verify_messages
 from tests.conftest import ROOT, SEEDS, free_port
 from tests.test_answerers import Silent
 
@@ -53,6 +53,53 @@ def test_the_probability_is_read_and_is_deterministic(question: str) -> None:
     assert 0.0 < first.mass <= 1.0 + 1e-9, "neither Yes nor No among the alternatives"
     assert verifier.check(question, passage, "A report").p_no == first.p_no
     assert verifier.p_no(question, passage, "A report") == first.p_no
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_the_model_reads_a_span_deterministically_and_its_prompt_starts_as_the_check_s() -> None:
+    if not SMOLLM2.is_file():
+        pytest.fail(f"{SMOLLM2} is missing: run `make llm-models`")
+    verifier = load_verifier(Settings(llamacpp_model=SMOLLM2, **LOCAL))
+    passage, question = seed_paragraph(), "Who confirmed the troop movements?"
+    first = verifier.read(question, passage)
+    assert first.seconds > 0
+    assert first.text is None or (first.text.strip() == first.text and "\n" not in first.text)
+    assert verifier.read(question, passage).text == first.text
+    # The read prompt repeats the check's up to the question, so a server that keeps the
+    # check's prompt evaluated reads the passage again for free.
+    check = verify_messages(question, passage, "A")[-1].content
+    read = read_messages(question, passage)[-1].content
+    assert isinstance(check, str) and isinstance(read, str)
+    shared = check.split("Proposed answer:")[0]
+    assert read.startswith(shared) and question in shared and passage in shared
+
+
+@pytest.mark.parametrize(
+    ("content", "span"),
+    [
+        ('"International law."', "International law"),
+        ("  the binary alphabet\nbecause ...", "the binary alphabet"),
+        ("Unanswerable.", None),
+        ("unanswerable", None),
+        ("", None),
+    ],
+)
+def test_the_reading_is_the_first_line_of_the_reply_without_quotes(
+    content: str, span: str | None
+) -> None:
+    stub = Stub([("Yes", -0.1)], content)
+    try:
+        verifier = load_verifier(stub.settings())
+        read = verifier.read("What does it comply with?", "It complies with international law.")
+    finally:
+        stub.close()
+    assert read.text == span
+    body = stub.requests[-1]  # after the start-up probe
+    # langchain-openai sends max_tokens as OpenAI's newer max_completion_tokens
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == READ_TOKENS
+    assert body["stop"] == ["\n"]
+    assert not body.get("logprobs")
 
 
 def test_a_missing_local_model_is_reported_at_start_up(tmp_path: Any) -> None:
@@ -90,8 +137,9 @@ class Stub:
     """Answers every chat completion with "Yes" and the given first-token alternatives
     (None: no `logprobs` at all, as some servers do); keeps the request bodies."""
 
-    def __init__(self, alternatives: list[tuple[str, float]] | None) -> None:
+    def __init__(self, alternatives: list[tuple[str, float]] | None, content: str = "Yes") -> None:
         self.requests: list[dict[str, Any]] = []
+        self.content = content
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,7 +164,7 @@ class Stub:
     def completion(self) -> dict[str, Any]:
         choice: dict[str, Any] = {
             "index": 0,
-            "message": {"role": "assistant", "content": "Yes"},
+            "message": {"role": "assistant", "content": self.content},
             "finish_reason": "length",
             "logprobs": None,
         }
