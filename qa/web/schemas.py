@@ -63,7 +63,8 @@ class CheckOut(_Open):
         "answer abstained, but the model judged that the passage of the answer its gate "
         "withheld answers, so that answer is given; replaced: it judged that the passage does "
         "not bear the answer out, but bears out one of the answerer's next-best candidates, "
-        "which is given instead; abstained: it judged that the passage does "
+        "or the span the model read from the passage itself (`read`), which is given instead; "
+        "abstained: it judged that the passage does "
         "not answer (p_no above the fitted cut), so the answer says the articles don't; "
         "fallback: the check could not run and the fast answer is shown with a notice; "
         "skipped: nothing to check (no candidate answer)."
@@ -87,6 +88,11 @@ class CheckOut(_Open):
     )
     alternative: int | None = Field(
         default=None, description="replaced: which next-best candidate is given (0: the second)."
+    )
+    read: str | None = Field(
+        default=None,
+        description="replaced: the span the model read from the passage itself, as it wrote "
+        "it (the answer gives it as the article spells it).",
     )
 
 
