@@ -876,8 +876,12 @@ def test_the_real_model_s_probability_meets_the_fitted_cut(
 
     if not SMOLLM2.is_file():
         pytest.fail(f"{SMOLLM2} is missing: run `make llm-models`")
+    # The packaged cut alone: what comes after a turn-down (next-best candidates, the model's
+    # reading) is tested at the seam above.
+    packaged = tmp_path / "packaged-cut.json"
+    packaged.write_text(json.dumps(Cut(load_cut(None).p_no, "extractive", {}).to_json()))
     local: dict[str, Any] = {**LOCAL, "llamacpp_model": SMOLLM2, "verify_timeout_s": 120.0}
-    settings = seed_settings.model_copy(update=local)
+    settings = seed_settings.model_copy(update={**local, "verify_cut": packaged})
     first = Assistant(settings).ask(QUESTION, verify=True)
     check = first.check
     assert check is not None and check.outcome in {"kept", "abstained"}, check
