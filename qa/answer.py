@@ -98,7 +98,10 @@ class Check:
     changed: bool = False  # the final answer differs from the fast one
     tried: int = 0  # next-best candidates checked after the first was turned down
     alternative: int | None = None  # "replaced": which of them is given (0: the second best)
-    read: str | None = None  # "replaced": the span the model read from the passage itself
+    # The span the model read from the passage itself after the turn-down, as it wrote it;
+    # None when it was not asked or replied "unanswerable". "replaced" with `alternative`
+    # None: that span is what is given.
+    read: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -269,7 +269,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             return dataclasses.replace(read, unchecked=answer.text)
         replaced = _try_alternatives(target, verifier, cut, read.seconds, facts)
         if replaced.outcome == "replaced":
-            return dataclasses.replace(replaced, unchecked=answer.text)
+            return dataclasses.replace(replaced, unchecked=answer.text, read=read.read)
         said = (
             "The fast answer abstained, and the model judged that the passage its best "
             "candidate cites does not bear that candidate out either"
@@ -282,15 +282,21 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             if replaced.tried
             else ""
         )
+        own = (
+            f"; nor what the model read from the passage itself ({read.read!r})"
+            if read.read is not None
+            else ""
+        )
         return Check(
             "abstained",
-            f"{said} ({facts}){tried}.",
+            f"{said} ({facts}){own}{tried}.",
             verdict.p_no,
             at,
             replaced.seconds,
             unchecked=target.text,
             changed=not answer.abstained,
             tried=replaced.tried,
+            read=read.read,
             **where,
         )
     if answer.abstained:
@@ -331,14 +337,14 @@ def _try_reading(
         seconds += read.seconds
         found = None if read.text is None else target.ground(read.text, shown_passages(target))
         if found is None:
-            return Check("abstained", "", seconds=seconds)
+            return Check("abstained", "", seconds=seconds, read=read.text)
         verdict = verifier().check(question, passage, short_answer(found))
     except Exception as exc:
         log.warning("careful mode's reading of the passage failed", exc_info=exc)
         return Check("abstained", "", seconds=seconds)
     seconds += verdict.seconds
     if verdict.p_no > cut.read_cut:
-        return Check("abstained", "", seconds=seconds)
+        return Check("abstained", "", seconds=seconds, read=read.text)
     first = found.citations[0]
     return Check(
         "replaced",
@@ -408,6 +414,7 @@ def apply_check(answer: Answer, check: Check) -> Answer:
     if check.outcome == "replaced" and target is not None and check.alternative is not None:
         return dataclasses.replace(target.alternatives()[check.alternative], check=check)
     if check.outcome == "replaced" and target is not None and check.read is not None:
+        # alternative None: the span the model read is what is given
         found = target.ground(check.read, shown_passages(target))
         if found is not None:
             return dataclasses.replace(found, check=check)

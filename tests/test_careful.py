@@ -414,8 +414,15 @@ def test_a_reading_not_borne_out_leaves_the_next_candidates_to_decide(
     check = check_answer(fast, lambda: fake, READING)
     assert len(fake.reads) == 1
     assert [a[2] for a in fake.asked[checks:]] == ["Pete Hegseth", "10,000"]
-    assert check.outcome == "replaced" and check.alternative == 1 and check.read is None
+    assert check.outcome == "replaced" and check.alternative == 1
+    # What the model read is recorded, but the next-best candidate is given.
+    assert check.read == (reading if isinstance(reading, str) else None)
     assert apply_check(fast, check).text == "10,000 [1]."
+    # With no next-best candidate borne out either, the reason says what the model read.
+    fake.by_answer["10,000"] = 0.5
+    check = check_answer(fast, lambda: fake, READING)
+    assert check.outcome == "abstained" and apply_check(fast, check).abstained
+    assert (repr(reading) in check.reason) == isinstance(reading, str)
 
 
 def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:

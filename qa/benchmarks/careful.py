@@ -1,7 +1,9 @@
 """Careful mode's latency against its floor, and the share of answers its check changed.
 
 The floor is the verifier model's bare evaluation of the very prompts the check sent (the
-first candidate's, then each next-best candidate it tried), summed: the same messages posted
+first candidate's; when it was turned down, the model's reading of the passage and the check
+of what it read, if the cut file asks for a reading; then each next-best candidate it
+tried), summed: the same messages posted
 straight to the same backend for one token, with no log-probabilities and no prompt cache
 (llama.cpp's `cache_prompt: false`), right after the check, question by question. llama.cpp
 also reports its own prompt-evaluation milliseconds; those are kept too.
@@ -24,23 +26,26 @@ WARM_QUESTIONS = 2
 
 
 def floor_once(
-    verifier: Verifier, question: str, passage: str, answer: str
+    verifier: Verifier, question: str, passage: str, answer: str | None
 ) -> tuple[float, dict[str, Any]]:
-    """Seconds for the backend to evaluate the check's prompt and give one token; and the
-    server's own `timings` (llama.cpp: prompt_n, prompt_ms), empty when it sends none."""
+    """Seconds for the backend to evaluate the check's prompt (the reading's, for `answer`
+    None) and give one token; and the server's own `timings` (llama.cpp: prompt_n,
+    prompt_ms), empty when it sends none."""
     import httpx
 
-    from qa.verify import verify_messages
+    from qa.verify import read_messages, verify_messages
 
+    messages = (
+        read_messages(question, passage)
+        if answer is None
+        else verify_messages(question, passage, answer)
+    )
     model: Any = verifier.model
     key = model.openai_api_key.get_secret_value() if model.openai_api_key else "unused"
     roles = {"human": "user", "system": "system", "ai": "assistant"}
     body = {
         "model": model.model_name,
-        "messages": [
-            {"role": roles[m.type], "content": m.content}
-            for m in verify_messages(question, passage, answer)
-        ],
+        "messages": [{"role": roles[m.type], "content": m.content} for m in messages],
         "max_tokens": 1,
         "temperature": 0.0,
         "cache_prompt": False,
@@ -60,7 +65,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     followed by its floor."""
     from index.errors import NewsQAError
     from qa.answer import Answer, Checking
-    from qa.careful import check_inputs
+    from qa.careful import check_inputs, short_answer, shown_passages
     from qa.verify import Verifier
 
     try:
@@ -92,9 +97,17 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         if found.outcome not in ("kept", "answered", "replaced", "abstained"):
             continue
         check_s.append(answer.timings_ms["check_ms"] / 1000)
-        # Every prompt the check sent: the first candidate's, then the next-best ones tried.
+        # Every prompt the check sent: the first candidate's, the reading and its check,
+        # then the next-best ones tried.
         target = (fast.unabstained if fast.abstained else None) or fast
-        prompts = [check_inputs(fast)] + [
+        first = check_inputs(fast)
+        prompts: list[tuple[str, str, str | None] | None] = [first]
+        if first is not None and cut.read and found.outcome in ("abstained", "replaced"):
+            prompts.append((first[0], first[1], None))
+            read = None if found.read is None else target.ground(found.read, shown_passages(target))
+            if read is not None:
+                prompts.append((first[0], first[1], short_answer(read)))
+        prompts += [
             check_inputs(alt)
             for alt in (target.alternatives()[: found.tried] if found.tried else ())
         ]

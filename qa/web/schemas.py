@@ -91,8 +91,9 @@ class CheckOut(_Open):
     )
     read: str | None = Field(
         default=None,
-        description="replaced: the span the model read from the passage itself, as it wrote "
-        "it (the answer gives it as the article spells it).",
+        description="The span the model read from the passage itself after the turn-down, as "
+        "it wrote it (null when it was not asked, or replied unanswerable); with `replaced` and "
+        "no `alternative`, the answer gives it as the article spells it.",
     )
 
 
