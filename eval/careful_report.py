@@ -142,10 +142,11 @@ def _reading_lines(a: dict[str, Any]) -> list[str]:
         return []
     cut = r["fit"]["read_cut"]
     return [
-        "Before the next-best candidates, careful mode can ask the model to read the passages "
-        "it was shown and copy the answer's span itself (qa/prompts/read.txt); that span, when "
-        "found in them word for word, is checked like a candidate and given when its p_no is "
-        "at most a cut fitted for overall F1 "
+        "After the first check, whatever it found, careful mode can ask the model to read the "
+        "passages it was shown and copy the answer's span itself (qa/prompts/read.txt); that "
+        "span, when found in them word for word and other than the candidate, is checked like "
+        "a candidate and given first (before any next-best candidate) when its p_no is at most "
+        "a cut fitted for overall F1 "
         + ("(on all rows: none beats not reading)" if cut is None else f"(on all rows: {cut:.4f})")
         + f". The model copied a span found in the passages for {r['found']} of the "
         f"{r['asked']} questions with a candidate. Out of fold it read {r['read_out_of_fold']} "

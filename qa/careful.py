@@ -9,10 +9,12 @@ cites), and compares it with a cut fitted on data:
 sample, seed, the sample's ids checksum, the AUC, the model file and the date). Above the cut
 the answerer's next-best candidates are checked in turn (as many as the cut file says, with a
 cut of their own): the first one the verifier bears out is given instead ("replaced"), and
-when none is, the answer becomes "The articles don't say", with the reason. Otherwise it is
-kept. When the
-check cannot run (a dead backend, a timeout, no log-probabilities) the fast answer stays, with
-a notice: careful mode never loses an answer.
+when none is, the answer becomes "The articles don't say", with the reason. When the cut file
+says so, the model is also asked to read the passages itself (qa/prompts/read.txt) right
+after the first check: the span it copies, found word for word in them and borne out by a
+check of its own at or below `read_cut`, is given before anything else ("replaced", `read`).
+Otherwise it is kept. When the check cannot run (a dead backend, a timeout, no
+log-probabilities) the fast answer stays, with a notice: careful mode never loses an answer.
 
 The check decides for every question with a candidate answer, not only for those the fast
 answerer's own gate let through: when the gate abstained, the answer it withheld
@@ -77,9 +79,9 @@ class Cut:
     # confidence_cut + confidence_slope * c for an answer with c (`p_no` for one without).
     confidence_cut: float | None = None
     confidence_slope: float = 0.0
-    # When the first candidate is turned down, the model reads the passage itself (before any
-    # next-best candidate is tried): its span is given when the check of it scores at most
-    # `read_cut`. Used only when the fit found it worth its calls.
+    # After the first check, whatever it found, the model reads the passage itself (before
+    # any next-best candidate is tried): its span is given when the check of it scores at
+    # most `read_cut`. Used only when the fit found it worth its calls.
     read: bool = False
     read_cut: float = 0.0
 
@@ -262,12 +264,13 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             **where,
         )
     facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
-    found = verdict.p_no, at, verdict.seconds
-    if judge(verdict.p_no, at):
-        read = _try_reading(target, asked, verifier, cut, verdict.seconds, facts)
-        if read.outcome == "replaced":
-            return dataclasses.replace(read, unchecked=answer.text)
-        replaced = _try_alternatives(target, verifier, cut, read.seconds, facts)
+    turned_down = judge(verdict.p_no, at)
+    read = _try_reading(target, asked, verifier, cut, verdict.seconds, facts, turned_down)
+    if read.outcome == "replaced":
+        return dataclasses.replace(read, unchecked=answer.text)
+    seconds = read.seconds
+    if turned_down:
+        replaced = _try_alternatives(target, verifier, cut, seconds, facts)
         if replaced.outcome == "replaced":
             return dataclasses.replace(replaced, unchecked=answer.text, read=read.read)
         said = (
@@ -299,6 +302,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             read=read.read,
             **where,
         )
+    found = verdict.p_no, at, seconds
     if answer.abstained:
         return Check(
             "answered",
@@ -307,12 +311,14 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
             *found,
             unchecked=answer.text,
             changed=True,
+            read=read.read,
             **where,
         )
     return Check(
         "kept",
         f"The model judged that the passage the answer cites bears it out ({facts}).",
         *found,
+        read=read.read,
         **where,
     )
 
@@ -324,11 +330,13 @@ def _try_reading(
     cut: Cut,
     seconds: float,
     facts: str,
+    turned_down: bool,
 ) -> Check:
-    """After the check turned `target` down, when the cut says so: the model reads the
+    """When the cut says so, after the first check whatever it found: the model reads the
     passages it was shown for a span of its own, which is checked like any candidate and
-    given ("replaced") when its p_no is at most `cut.read_cut` and it is found word for word
-    in those passages. Otherwise a Check that only carries the seconds spent."""
+    given ("replaced") when it is found word for word in those passages, says something
+    other than `target`, and its p_no is at most `cut.read_cut`. Otherwise a Check that only
+    carries the seconds spent and what the model read."""
     if not cut.read:
         return Check("abstained", "", seconds=seconds)
     question, passage, _ = asked
@@ -336,7 +344,7 @@ def _try_reading(
         read = verifier().read(question, passage)
         seconds += read.seconds
         found = None if read.text is None else target.ground(read.text, shown_passages(target))
-        if found is None:
+        if found is None or _same(short_answer(found), short_answer(target)):
             return Check("abstained", "", seconds=seconds, read=read.text)
         verdict = verifier().check(question, passage, short_answer(found))
     except Exception as exc:
@@ -346,11 +354,15 @@ def _try_reading(
     if verdict.p_no > cut.read_cut:
         return Check("abstained", "", seconds=seconds, read=read.text)
     first = found.citations[0]
+    judged = (
+        f"The model judged that the passage the answer cites does not bear it out ({facts})"
+        if turned_down
+        else f"The model judged that the passage the answer cites bears it out ({facts})"
+    )
     return Check(
         "replaced",
-        f"The model judged that the passage the answer cites does not bear it out ({facts}); "
-        f"asked to read that passage itself, it found {short_answer(found)!r}, which it "
-        f"judged borne out (P(No) {verdict.p_no:.3f}, fitted cut {cut.read_cut:.3f}), so "
+        f"{judged}; asked to read that passage itself, it found {short_answer(found)!r}, which "
+        f"it judged borne out (P(No) {verdict.p_no:.3f}, fitted cut {cut.read_cut:.3f}), so "
         "careful mode gives that.",
         verdict.p_no,
         cut.read_cut,
@@ -361,6 +373,10 @@ def _try_reading(
         changed=True,
         read=read.text,
     )
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _try_alternatives(

@@ -106,12 +106,16 @@ def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
     candidates; `tried` counts the extra checks it would send, `read` whether it asked the
     model to read."""
     p = row["committed_p_no"]
-    chosen: dict[str, Any] | None = row if p is not None and p <= fit.cut else None
+    chosen: dict[str, Any] | None = None
     key, tried, read = ("committed_em", "committed_f1"), 0, False
-    if p is not None and chosen is None and fit.read_cut is not None and row.get("read"):
+    if p is not None and fit.read_cut is not None and row.get("read"):
+        # The model reads after the first check, whatever it found; a reading borne out
+        # comes first.
         read = True
         if row["read"]["found"] and row["read"]["p_no"] <= fit.read_cut:
             chosen, key = row["read"], ("em", "f1")
+    if p is not None and chosen is None and p <= fit.cut:
+        chosen = row
     if p is not None and chosen is None:
         for alt in row.get("alternatives", [])[: fit.alternatives]:
             tried += 1
@@ -135,8 +139,9 @@ def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
 
 def fit_replacing(rows: Sequence[dict[str, Any]], read: bool = False) -> Replacing:
     """The first cut as careful mode's (cut_on); with `read`, then the cut on the check of
-    the model's reading that scores the highest overall F1 on `rows` (none when no cut beats
-    not reading); then the number of next-best candidates (0 to MAX_ALTERNATIVES) and their
+    the model's reading (read after the first check, whatever it found, and given first when
+    borne out) that scores the highest overall F1 on `rows` (none when no cut beats not
+    reading); then the number of next-best candidates (0 to MAX_ALTERNATIVES) and their
     cut that score the highest, every p_no of theirs a candidate cut; ties go to not reading,
     fewer candidates, then the lower cut."""
     cut = cut_on(rows, CAREFUL)
@@ -149,8 +154,9 @@ def fit_replacing(rows: Sequence[dict[str, Any]], read: bool = False) -> Replaci
 
     top = total(best)
     if read:
+        checked = [r for r in rows if r["committed_p_no"] is not None]
         readings = sorted(
-            {r["read"]["p_no"] for r in turned_down if (r.get("read") or {}).get("found")}
+            {r["read"]["p_no"] for r in checked if (r.get("read") or {}).get("found")}
         )
         for value in readings:
             fit = Replacing(cut, 0, 0.0, value)
@@ -399,8 +405,8 @@ def analyse_replacing(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, An
 
 
 def analyse_reading(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
-    """Careful mode that, after a turn-down, asks the model to read the passage and checks its
-    span before the next-best candidates: out of fold, the fit on all rows, and whether it is
+    """Careful mode that, after the first check, asks the model to read the passage and checks
+    its span, given first when borne out: out of fold, the fit on all rows, and whether it is
     used: only when its out-of-fold gain in overall F1 over careful mode with next-best
     candidates alone is above the sample's noise (the lower end of a seeded paired
     bootstrap's 95% interval above 0), since a reading is two more calls to the model."""
@@ -483,9 +489,9 @@ def cut_file(
         "answerer's gate probability c, and used only when its out-of-fold gain is above that "
         "noise), the cut is confidence_cut + confidence_slope * c for an answer with c. With "
         "`read` (fitted the same way, before the next-best candidates, and used only when its "
-        "out-of-fold gain over them is above that noise), a turned-down candidate is first "
-        "followed by the model's own reading of the passages: the span it copies, when found "
-        "in them word for word and its p_no is at most `read_cut`, is given",
+        "out-of-fold gain over them is above that noise), the first check is followed by the "
+        "model's own reading of the passages, whatever it found: the span it copies, when found "
+        "in them word for word and its p_no is at most `read_cut`, is given first",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },

@@ -425,6 +425,33 @@ def test_a_reading_not_borne_out_leaves_the_next_candidates_to_decide(
     assert (repr(reading) in check.reason) == isinstance(reading, str)
 
 
+@pytest.mark.parametrize(
+    ("reading", "p_no", "given"),
+    [
+        ("Defense Secretary", 0.05, True),  # borne out more surely than the cut for readings
+        ("Defense Secretary", 0.25, False),  # under the first cut, not under the reading's
+        ("lloyd  AUSTIN", 0.0, False),  # the answer itself: nothing to replace
+    ],
+)
+def test_a_kept_answer_gives_way_to_a_reading_borne_out_under_its_own_cut(
+    reading: str, p_no: float, given: bool
+) -> None:
+    fast = grounded(fast_answer())
+    fake = Scripted({"Lloyd Austin": 0.1, "Defense Secretary": p_no}, reading=reading)
+    check = check_answer(fast, lambda: fake, READING)
+    final = apply_check(fast, check)
+    assert fake.reads == [(QUESTION, PASSAGE)] and check.read == reading
+    assert len(fake.asked) == (2 if reading == "Defense Secretary" else 1)
+    if given:
+        assert check.outcome == "replaced" and check.changed and check.p_no == p_no
+        assert "bears it out" in check.reason and "'Defense Secretary'" in check.reason
+        assert final.text == "Defense Secretary [1]."
+    else:
+        assert check.outcome == "kept" and not check.changed and check.p_no == 0.1
+        assert final.text == fast.text
+    assert check.seconds == pytest.approx(0.25 * len(fake.asked) + 0.5)
+
+
 def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:
     fast = grounded(fast_answer())
     fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")
@@ -473,7 +500,8 @@ def test_the_fit_reads_only_where_the_model_s_span_scores_higher() -> None:
     decided = [decide_replacing(r, fit) for r in rows]
     assert all(d["read"] and d["replaced"] and d["f1"] == 1.0 for d in decided[:12])
     assert all(d["read"] and d["abstained"] for d in decided[12:36])
-    assert not any(d["read"] for d in decided[36:])  # kept by the first check
+    # Read after the first check kept them too; what it read scores no better.
+    assert all(d["read"] and d["f1"] == 1.0 and not d["abstained"] for d in decided[36:])
     assert fit_replacing(rows).read_cut is None  # without `read`, it is never fitted
     assert analyse_reading(rows, 0)["used"]
     # Where the model's span is never right, it is not read.

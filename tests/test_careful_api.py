@@ -84,13 +84,14 @@ def test_ask_with_verify_reports_the_check(api: httpx.Client, stub: Stub) -> Non
     # One check (after the verifier's probe on first use), about this question, with the
     # passage the fast answer cited; then one for each next-best candidate tried.
     # When the packaged cut says so, the model is also asked to read the passage itself
-    # after the turn-down (the stub's "Yes" is in no passage, so it is not checked).
+    # (the stub's "Yes" is in no passage, so it is not checked).
     prompts = [r["messages"][-1]["content"] for r in stub.requests[asked:]]
     prompts = [p for p in prompts if "This passage is a probe." not in p]
     reads = [p for p in prompts if "Proposed answer:" not in p]
     checks = [p for p in prompts if p not in reads]
     assert len(checks) == 1 + check["tried"] and prompts[0] == checks[0]
-    assert len(reads) == int(load_cut(None).read) and check["read"] is None
+    assert len(reads) == int(load_cut(None).read)
+    assert check["read"] == ("Yes" if load_cut(None).read else None)
     assert check["tried"] <= load_cut(None).alternatives
     prompt = checks[0]
     assert QUESTION in prompt and "Austin" in prompt.split("Question:")[0]
