@@ -332,19 +332,21 @@ def _try_reading(
     facts: str,
     turned_down: bool,
 ) -> Check:
-    """When the cut says so, after the first check whatever it found: the model reads the
-    passages it was shown for a span of its own, which is checked like any candidate and
-    given ("replaced") when it is found word for word in those passages, says something
-    other than `target`, and its p_no is at most `cut.read_cut`. Otherwise a Check that only
-    carries the seconds spent and what the model read."""
-    if not cut.read:
+    """When the cut says so, after the first check whatever it found (for a list or a
+    conflict, only when it was turned down): the model reads the passages it was shown for a
+    span of its own, which is checked like any candidate and given ("replaced") when it is
+    found word for word in those passages, is not what was proposed, and its p_no is at most
+    `cut.read_cut`. Otherwise a Check that only carries the seconds spent and what the model
+    read."""
+    question, passage, proposed = asked
+    if not cut.read or (several(target, proposed) and not turned_down):
+        # A list or a conflict the check kept stays whole: one span read would drop the rest.
         return Check("abstained", "", seconds=seconds)
-    question, passage, _ = asked
     try:
         read = verifier().read(question, passage)
         seconds += read.seconds
         found = None if read.text is None else target.ground(read.text, shown_passages(target))
-        if found is None or _same(short_answer(found), short_answer(target)):
+        if found is None or _same(short_answer(found), proposed):
             return Check("abstained", "", seconds=seconds, read=read.text)
         verdict = verifier().check(question, passage, short_answer(found))
     except Exception as exc:
@@ -377,6 +379,11 @@ def _try_reading(
 
 def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def several(target: Answer, proposed: str) -> bool:
+    """The reply gives several answers: a conflict's figures, or a list's items ("A; B")."""
+    return target.conflict or "; " in proposed
 
 
 def _try_alternatives(

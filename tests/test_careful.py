@@ -452,6 +452,24 @@ def test_a_kept_answer_gives_way_to_a_reading_borne_out_under_its_own_cut(
     assert check.seconds == pytest.approx(0.25 * len(fake.asked) + 0.5)
 
 
+@pytest.mark.parametrize("kind", ["conflict", "list"])
+def test_a_kept_list_or_conflict_stays_whole_and_a_turned_down_one_is_read(kind: str) -> None:
+    fast = grounded(fast_answer())
+    if kind == "conflict":
+        fast = dataclasses.replace(fast, conflict=True)
+        proposed = "Lloyd Austin"
+    else:
+        fast = dataclasses.replace(fast, short="Lloyd Austin; Pete Hegseth")
+        proposed = fast.short
+    kept = Scripted({proposed: 0.1, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    check = check_answer(fast, lambda: kept, READING)
+    assert check.outcome == "kept" and kept.reads == [] and check.read is None
+    down = Scripted({proposed: 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    check = check_answer(fast, lambda: down, READING)
+    assert check.outcome == "replaced" and len(down.reads) == 1
+    assert apply_check(fast, check).text == "Defense Secretary [1]."
+
+
 def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:
     fast = grounded(fast_answer())
     fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")

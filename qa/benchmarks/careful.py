@@ -1,12 +1,11 @@
 """Careful mode's latency against its floor, and the share of answers its check changed.
 
 The floor is the verifier model's bare evaluation of the very prompts the check sent (the
-first candidate's; when it was turned down, the model's reading of the passage and the check
-of what it read, if the cut file asks for a reading; then each next-best candidate it
-tried), summed: the same messages posted
-straight to the same backend for one token, with no log-probabilities and no prompt cache
-(llama.cpp's `cache_prompt: false`), right after the check, question by question. llama.cpp
-also reports its own prompt-evaluation milliseconds; those are kept too.
+first candidate's; the model's reading of the passage and the check of what it read, when
+the cut file asks for a reading; then each next-best candidate it tried), summed: the same
+messages posted straight to the same backend for one token, with no log-probabilities and no
+prompt cache (llama.cpp's `cache_prompt: false`), right after the check, question by question.
+llama.cpp also reports its own prompt-evaluation milliseconds; those are kept too.
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     followed by its floor."""
     from index.errors import NewsQAError
     from qa.answer import Answer, Checking
-    from qa.careful import check_inputs, short_answer, shown_passages
+    from qa.careful import check_inputs, several, short_answer, shown_passages
     from qa.verify import Verifier
 
     try:
@@ -102,10 +101,11 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         target = (fast.unabstained if fast.abstained else None) or fast
         first = check_inputs(fast)
         prompts: list[tuple[str, str, str | None] | None] = [first]
-        if first is not None and cut.read and found.outcome in ("abstained", "replaced"):
+        turned_down = found.outcome in ("abstained", "replaced")
+        if first is not None and cut.read and (turned_down or not several(target, first[2])):
             prompts.append((first[0], first[1], None))
             read = None if found.read is None else target.ground(found.read, shown_passages(target))
-            if read is not None:
+            if read is not None and short_answer(read).casefold() != first[2].casefold():
                 prompts.append((first[0], first[1], short_answer(read)))
         prompts += [
             check_inputs(alt)
