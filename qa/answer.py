@@ -102,6 +102,9 @@ class Check:
     # None when it was not asked or replied "unanswerable". "replaced" with `alternative`
     # None: that span is what is given.
     read: str | None = None
+    # A follow-up as the model rewrote it to stand alone, and was asked about; None when the
+    # question was asked as it stands (with the names of the conversation's last exchange).
+    asked: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

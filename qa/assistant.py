@@ -117,11 +117,11 @@ class Assistant:
             answerer = self.careful_cut().answerer
         return verify, answerer
 
-    def _check(self, fast: Answer, t0: float) -> tuple[Check, Answer]:
+    def _check(self, fast: Answer, t0: float, turns: Sequence[Turn]) -> tuple[Check, Answer]:
         from qa.careful import apply_check, check_answer
 
         t = time.perf_counter()
-        check = check_answer(fast, self.verifier, self.careful_cut())
+        check = check_answer(fast, self.verifier, self.careful_cut(), turns)
         timings = {**fast.timings_ms, "check_ms": (time.perf_counter() - t) * 1000}
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         final = apply_check(fast, check)
@@ -250,7 +250,7 @@ class Assistant:
             yield fast
             return
         yield Checking(fast)
-        check, final = self._check(fast, t0)
+        check, final = self._check(fast, t0, turns)
         yield check
         yield final
 
@@ -278,7 +278,7 @@ class Assistant:
         timings["answer_ms"] = (time.perf_counter() - t) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         fast = self._finish(question, query, hits, draft, backend.name, timings, self._check_k(k))
-        return self._check(fast, t0)[1] if verify else fast
+        return self._check(fast, t0, turns)[1] if verify else fast
 
     def _finish(
         self,

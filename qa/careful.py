@@ -29,7 +29,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +40,7 @@ from qa.answer import Answer, Check
 from qa.citations import MARKER
 
 if TYPE_CHECKING:
+    from qa.answerers import Turn
     from qa.verify import Read, Verdict
 
 
@@ -52,6 +53,8 @@ class Checker(Protocol):
     def check(self, question: str, passage: str, answer: str) -> Verdict: ...
 
     def read(self, question: str, passage: str) -> Read: ...
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None: ...
 
 
 log = logging.getLogger(__name__)
@@ -202,16 +205,17 @@ def shown_passages(target: Answer) -> list[dict[str, Any]]:
     return passages[:1] if target.conflict else passages
 
 
-def check_inputs(answer: Answer) -> tuple[str, str, str] | None:
+def check_inputs(answer: Answer, question: str | None = None) -> tuple[str, str, str] | None:
     """What the verifier is asked about a fast answer: (question, passages, proposed answer).
     The answer checked is the fast one, or when its gate abstained the one it withheld; None
-    when there is none, or it cites no retrieved passage."""
+    when there is none, or it cites no retrieved passage. `question`: a follow-up as the
+    model rewrote it to stand alone (default: the standalone search query)."""
     target = answer.unabstained if answer.abstained else answer
     passages = shown_passages(target) if target is not None else []
     if target is None or not passages:
         return None
     # The standalone query: a follow-up ("what did he say?") reads as a whole question.
-    question = answer.trace.query or answer.question
+    question = question or answer.trace.query or answer.question
     text = "\n\n".join(str(p["text"]).strip() for p in passages)
     if target.conflict:
         # Sources that disagree cannot all be right together: the leading figure is
@@ -240,13 +244,49 @@ def judge(p_no: float, cut: float) -> bool:
     return p_no > cut
 
 
-def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> Check:
+def check_answer(
+    answer: Answer, verifier: Callable[[], Checker], cut: Cut, history: Sequence[Turn] = ()
+) -> Check:
     """Checks the passage `answer` cites, or when its gate abstained the passage of the answer
-    it withheld; `verifier` is called only when there is one."""
+    it withheld; `verifier` is called only when there is one. A follow-up (one that leans on
+    `history`) is first rewritten by the model to stand alone, and asked that way."""
     target = answer.unabstained if answer.abstained else answer
     if target is None:
         return Check("skipped", "The fast answer abstained with no candidate answer to check.")
-    asked = check_inputs(answer)
+    if check_inputs(answer) is None:
+        return Check("skipped", "The fast answer cites no retrieved passage to check.")
+    condensed = _condensed(answer.question, history, verifier)
+    check = _check(answer, target, verifier, cut, condensed)
+    if not condensed:
+        return check
+    said = f"{check.reason} The model was asked the follow-up as {condensed!r}."
+    return dataclasses.replace(check, asked=condensed, reason=said)
+
+
+def _condensed(
+    question: str, history: Sequence[Turn], verifier: Callable[[], Checker]
+) -> str | None:
+    """A follow-up as the model rewrites it to stand alone; None for a question that does
+    not lean on the conversation, or when the model gives no usable rewrite."""
+    from qa.followup import needs_history
+
+    if not any(t["role"] == "user" for t in history) or not needs_history(question):
+        return None
+    try:
+        return verifier().condense(question, history)
+    except Exception as exc:  # the check itself reports a backend that cannot answer
+        log.warning("careful mode could not rewrite the follow-up", exc_info=exc)
+        return None
+
+
+def _check(
+    answer: Answer,
+    target: Answer,
+    verifier: Callable[[], Checker],
+    cut: Cut,
+    question: str | None,
+) -> Check:
+    asked = check_inputs(answer, question)
     if asked is None:
         return Check("skipped", "The fast answer cites no retrieved passage to check.")
     first = cited_passages(target)[0]
@@ -270,7 +310,7 @@ def check_answer(answer: Answer, verifier: Callable[[], Checker], cut: Cut) -> C
         return dataclasses.replace(read, unchecked=answer.text)
     seconds = read.seconds
     if turned_down:
-        replaced = _try_alternatives(target, verifier, cut, seconds, facts)
+        replaced = _try_alternatives(target, verifier, cut, seconds, facts, question)
         if replaced.outcome == "replaced":
             return dataclasses.replace(replaced, unchecked=answer.text, read=read.read)
         said = (
@@ -387,14 +427,19 @@ def several(target: Answer, proposed: str) -> bool:
 
 
 def _try_alternatives(
-    target: Answer, verifier: Callable[[], Checker], cut: Cut, seconds: float, facts: str
+    target: Answer,
+    verifier: Callable[[], Checker],
+    cut: Cut,
+    seconds: float,
+    facts: str,
+    question: str | None = None,
 ) -> Check:
     """After the check turned `target` down: its next-best candidates, checked in turn (at
     most `cut.alternatives`); "replaced" with the first the verifier bears out, else a Check
     that only counts what was tried (a failure here keeps the turn-down)."""
     tried = 0
     for i, alt in enumerate(target.alternatives()[: cut.alternatives] if cut.alternatives else ()):
-        asked = check_inputs(alt)
+        asked = check_inputs(alt, question)
         if asked is None:
             continue
         try:

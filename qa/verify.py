@@ -25,8 +25,12 @@ from index.errors import BackendError
 from index.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
+
+    from qa.answerers import Turn
 
 # The two replies the prompt allows, compared after strip() and lower().
 YES, NO = "yes", "no"
@@ -93,6 +97,18 @@ class Verifier:
         t = time.perf_counter()
         reply = self._ask(read_messages(question, passage), max_tokens=READ_TOKENS, stop=["\n"])
         return Read(reading(str(getattr(reply, "content", "") or "")), time.perf_counter() - t)
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A follow-up rewritten by the model to stand alone (qa/prompts/condense.txt, as the
+        generative answerers do), or None when its reply is not a usable question."""
+        from qa.answerers.generative import (
+            CONDENSE_MAX_TOKENS,
+            clean_condensed,
+            condense_messages,
+        )
+
+        reply = self._ask(condense_messages(question, history), max_tokens=CONDENSE_MAX_TOKENS)
+        return clean_condensed(str(getattr(reply, "content", "") or ""), question)
 
     def probe(self) -> None:
         """One short request; BackendError if the backend is unreachable or gives no

@@ -55,6 +55,14 @@ class FakeVerifier:
         self.asked: list[tuple[str, str, str]] = []
         self.reading = reading  # the span the model reads, None: "unanswerable"
         self.reads: list[tuple[str, str]] = []
+        self.condensed: str | Exception | None = None  # the follow-up rewritten to stand alone
+        self.condensing: list[str] = []
+
+    def condense(self, question: str, history: Any) -> str | None:
+        self.condensing = [*self.condensing, question]
+        if isinstance(self.condensed, Exception):
+            raise self.condensed
+        return self.condensed
 
     def read(self, question: str, passage: str) -> Read:
         self.reads.append((question, passage))
@@ -468,6 +476,40 @@ def test_a_kept_list_or_conflict_stays_whole_and_a_turned_down_one_is_read(kind:
     check = check_answer(fast, lambda: down, READING)
     assert check.outcome == "replaced" and len(down.reads) == 1
     assert apply_check(fast, check).text == "Defense Secretary [1]."
+
+
+STANDALONE = "Which defense secretary confirmed the troop deployment to Russia?"
+HISTORY = [
+    {"role": "user", "content": "Who is Lloyd Austin?"},
+    {"role": "assistant", "content": "The U.S. Defense Secretary."},
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "condensed", "asked"),
+    [
+        ("What did he confirm?", HISTORY, "What did Lloyd Austin confirm?", True),
+        ("What did he confirm?", HISTORY, None, False),  # no usable rewrite: the query
+        ("What did he confirm?", HISTORY, BackendError("timed out"), False),
+        ("What did he confirm?", [], "What did Lloyd Austin confirm?", False),  # no history
+        (STANDALONE, HISTORY, "What did Lloyd Austin confirm?", False),
+    ],
+    ids=["follow-up", "no-rewrite", "failed", "no-history", "standalone"],
+)
+def test_a_follow_up_is_asked_as_the_model_rewrote_it_to_stand_alone(
+    question: str, history: list[dict[str, str]], condensed: Any, asked: bool
+) -> None:
+    fast = with_alternatives(dataclasses.replace(fast_answer(), question=question))
+    fake = Scripted({"Lloyd Austin": 0.9, "Pete Hegseth": 0.9, "10,000": 0.9})
+    fake.condensed = condensed
+    check = check_answer(fast, lambda: fake, READING, history)
+    # Every question the model was asked (the checks, the reading) is the rewrite, or else
+    # the standalone query; the rewrite is asked for only when the question leans on history.
+    expected = condensed if asked else QUESTION
+    assert {a[0] for a in fake.asked} == {r[0] for r in fake.reads} == {expected}
+    assert fake.condensing == ([question] if history and question != STANDALONE else [])
+    assert check.asked == (condensed if asked else None)
+    assert (repr(condensed) in check.reason) == asked
 
 
 def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:

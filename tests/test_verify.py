@@ -17,6 +17,7 @@ import pytest
 
 from index.errors import BackendError
 from index.settings import Settings
+from qa.answerers.generative import CONDENSE_MAX_TOKENS
 from qa.models import MODELS
 from qa.verify import READ_TOKENS, load_verifier, read_messages, verify_messages
 from tests.conftest import ROOT, SEEDS, free_port
@@ -100,6 +101,30 @@ def test_the_reading_is_the_first_line_of_the_reply_without_quotes(
     assert body.get("max_completion_tokens", body.get("max_tokens")) == READ_TOKENS
     assert body["stop"] == ["\n"]
     assert not body.get("logprobs")
+
+
+@pytest.mark.parametrize(
+    ("content", "condensed"),
+    [
+        ("What did Lloyd Austin confirm?", "What did Lloyd Austin confirm?"),
+        ("He confirmed the deployment.", None),  # an answer, not a rewrite: refused
+    ],
+)
+def test_a_follow_up_is_rewritten_to_stand_alone(content: str, condensed: str | None) -> None:
+    stub = Stub([("Yes", -0.1)], content)
+    history = [
+        {"role": "user", "content": "Who is Lloyd Austin?"},
+        {"role": "assistant", "content": "The U.S. Defense Secretary."},
+    ]
+    try:
+        verifier = load_verifier(stub.settings())
+        assert verifier.condense("What did he confirm?", history) == condensed
+    finally:
+        stub.close()
+    body = stub.requests[-1]
+    prompt = body["messages"][-1]["content"]
+    assert "What did he confirm?" in prompt and "Who is Lloyd Austin?" in prompt
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == CONDENSE_MAX_TOKENS
 
 
 def test_a_missing_local_model_is_reported_at_start_up(tmp_path: Any) -> None:

@@ -99,7 +99,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         # Every prompt the check sent: the first candidate's, the reading and its check,
         # then the next-best ones tried.
         target = (fast.unabstained if fast.abstained else None) or fast
-        first = check_inputs(fast)
+        first = check_inputs(fast, found.asked)
         prompts: list[tuple[str, str, str | None] | None] = [first]
         turned_down = found.outcome in ("abstained", "replaced")
         if first is not None and cut.read and (turned_down or not several(target, first[2])):
@@ -108,7 +108,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
             if read is not None and short_answer(read).casefold() != first[2].casefold():
                 prompts.append((first[0], first[1], short_answer(read)))
         prompts += [
-            check_inputs(alt)
+            check_inputs(alt, found.asked)
             for alt in (target.alternatives()[: found.tried] if found.tried else ())
         ]
         floor_total, server_ms, tokens = 0.0, 0.0, 0.0

@@ -95,6 +95,11 @@ class CheckOut(_Open):
         "it wrote it (null when it was not asked, or replied unanswerable); with `replaced` and "
         "no `alternative`, the answer gives it as the article spells it.",
     )
+    asked: str | None = Field(
+        default=None,
+        description="A follow-up as the model rewrote it to stand alone, and was asked about; "
+        "null when the question was asked as it stands.",
+    )
 
 
 class AnswerOut(_Open):
