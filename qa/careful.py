@@ -375,9 +375,9 @@ def _try_reading(
     """When the cut says so, after the first check whatever it found (for a list or a
     conflict, only when it was turned down): the model reads the passages it was shown for a
     span of its own, which is checked like any candidate and given ("replaced") when it is
-    found word for word in those passages, is not what was proposed, and its p_no is at most
-    `cut.read_cut`. Otherwise a Check that only carries the seconds spent and what the model
-    read."""
+    found word for word in those passages, says more than what was proposed and than the
+    question itself (`_adds`), and its p_no is at most `cut.read_cut`. Otherwise a Check that
+    only carries the seconds spent and what the model read."""
     question, passage, proposed = asked
     if not cut.read or (several(target, proposed) and not turned_down):
         # A list or a conflict the check kept stays whole: one span read would drop the rest.
@@ -386,7 +386,7 @@ def _try_reading(
         read = verifier().read(question, passage)
         seconds += read.seconds
         found = None if read.text is None else target.ground(read.text, shown_passages(target))
-        if found is None or _same(short_answer(found), proposed):
+        if found is None or not _adds(short_answer(found), proposed, (question, target.question)):
             return Check("abstained", "", seconds=seconds, read=read.text)
         verdict = verifier().check(question, passage, short_answer(found))
     except Exception as exc:
@@ -417,8 +417,20 @@ def _try_reading(
     )
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _adds(reading: str, proposed: str, questions: tuple[str, ...]) -> bool:
+    """The model's span says something the proposed answer does not: it is not that answer
+    or a part of it ("Austin" in "Lloyd Austin"), nor only the question's own words ("Maria
+    Zakharova" for "Who is Maria Zakharova?"), which are never its answer."""
+    words = _words(reading)
+    asked = {w for q in questions for w in _words(q)}
+    if not words or set(words) <= asked:
+        return False
+    said = " ".join(_words(proposed))
+    return f" {' '.join(words)} " not in f" {said} "
 
 
 def several(target: Answer, proposed: str) -> bool:

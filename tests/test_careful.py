@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -386,30 +387,30 @@ def test_a_turned_down_answer_gives_the_span_the_model_reads_when_its_check_bear
     withheld: bool,
 ) -> None:
     fast = grounded(withheld_answer() if withheld else fast_answer())
-    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.1}, reading="defense  secretary")
+    fake = Scripted({"Lloyd Austin": 0.9, "dispatched troops": 0.1}, reading="DISPATCHED  troops")
     check = check_answer(fast, lambda: fake, READING)
     final = apply_check(fast, check)
     # The model read the passage it was shown for the first check; its span, as the passage
     # spells it, was checked like a candidate, and no next-best candidate was tried.
     assert fake.reads == [(QUESTION, PASSAGE)]
-    assert [a[2] for a in fake.asked] == ["Lloyd Austin", "Defense Secretary"]
+    assert [a[2] for a in fake.asked] == ["Lloyd Austin", "dispatched troops"]
     assert {a[:2] for a in fake.asked} == {(QUESTION, PASSAGE)}
     assert check.outcome == "replaced" and check.changed and check.tried == 0
-    assert check.read == "defense  secretary" and check.alternative is None
+    assert check.read == "DISPATCHED  troops" and check.alternative is None
     assert (check.p_no, check.cut) == (0.1, READING.read_cut)
     assert check.seconds == pytest.approx(1.0)  # two checks and the reading
-    assert "'Defense Secretary'" in check.reason and "0.900" in check.reason
-    assert final.text == "Defense Secretary [1]." and not final.abstained
+    assert "'dispatched troops'" in check.reason and "0.900" in check.reason
+    assert final.text == "dispatched troops [1]." and not final.abstained
     assert final.check is check and check.unchecked == fast.text
-    assert final.to_dict()["check"]["read"] == "defense  secretary"
+    assert final.to_dict()["check"]["read"] == "DISPATCHED  troops"
 
 
 @pytest.mark.parametrize(
     ("reading", "checks"),
     [
-        ("Defense Secretary", 2),  # read and checked, but turned down too
+        ("dispatched troops", 2),  # read and checked, but turned down too
         (None, 1),  # the model replied "unanswerable"
-        ("Secretary of Defense", 1),  # not in the passage word for word: not checked
+        ("troops dispatched", 1),  # not in the passage word for word: not checked
         (BackendError("the verifier's backend timed out after 30 s"), 1),
     ],
     ids=["turned-down", "unanswerable", "not-in-passage", "failed"],
@@ -418,7 +419,7 @@ def test_a_reading_not_borne_out_leaves_the_next_candidates_to_decide(
     reading: Any, checks: int
 ) -> None:
     fast = grounded(fast_answer())
-    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.5, "10,000": 0.05}, None, reading)
+    fake = Scripted({"Lloyd Austin": 0.9, "dispatched troops": 0.5, "10,000": 0.05}, None, reading)
     check = check_answer(fast, lambda: fake, READING)
     assert len(fake.reads) == 1
     assert [a[2] for a in fake.asked[checks:]] == ["Pete Hegseth", "10,000"]
@@ -436,24 +437,26 @@ def test_a_reading_not_borne_out_leaves_the_next_candidates_to_decide(
 @pytest.mark.parametrize(
     ("reading", "p_no", "given"),
     [
-        ("Defense Secretary", 0.05, True),  # borne out more surely than the cut for readings
-        ("Defense Secretary", 0.25, False),  # under the first cut, not under the reading's
+        ("dispatched troops", 0.05, True),  # borne out more surely than the cut for readings
+        ("dispatched troops", 0.25, False),  # under the first cut, not under the reading's
         ("lloyd  AUSTIN", 0.0, False),  # the answer itself: nothing to replace
+        ("Austin", 0.0, False),  # a part of it: the answer already says it
+        ("U.S. Defense Secretary", 0.0, False),  # only the question's own words
     ],
 )
 def test_a_kept_answer_gives_way_to_a_reading_borne_out_under_its_own_cut(
     reading: str, p_no: float, given: bool
 ) -> None:
     fast = grounded(fast_answer())
-    fake = Scripted({"Lloyd Austin": 0.1, "Defense Secretary": p_no}, reading=reading)
+    fake = Scripted({"Lloyd Austin": 0.1, "dispatched troops": p_no}, reading=reading)
     check = check_answer(fast, lambda: fake, READING)
     final = apply_check(fast, check)
     assert fake.reads == [(QUESTION, PASSAGE)] and check.read == reading
-    assert len(fake.asked) == (2 if reading == "Defense Secretary" else 1)
+    assert len(fake.asked) == (2 if reading == "dispatched troops" else 1)
     if given:
         assert check.outcome == "replaced" and check.changed and check.p_no == p_no
-        assert "bears it out" in check.reason and "'Defense Secretary'" in check.reason
-        assert final.text == "Defense Secretary [1]."
+        assert "bears it out" in check.reason and "'dispatched troops'" in check.reason
+        assert final.text == "dispatched troops [1]."
     else:
         assert check.outcome == "kept" and not check.changed and check.p_no == 0.1
         assert final.text == fast.text
@@ -469,13 +472,13 @@ def test_a_kept_list_or_conflict_stays_whole_and_a_turned_down_one_is_read(kind:
     else:
         fast = dataclasses.replace(fast, short="Lloyd Austin; Pete Hegseth")
         proposed = fast.short
-    kept = Scripted({proposed: 0.1, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    kept = Scripted({proposed: 0.1, "dispatched troops": 0.0}, reading="dispatched troops")
     check = check_answer(fast, lambda: kept, READING)
     assert check.outcome == "kept" and kept.reads == [] and check.read is None
-    down = Scripted({proposed: 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    down = Scripted({proposed: 0.9, "dispatched troops": 0.0}, reading="dispatched troops")
     check = check_answer(fast, lambda: down, READING)
     assert check.outcome == "replaced" and len(down.reads) == 1
-    assert apply_check(fast, check).text == "Defense Secretary [1]."
+    assert apply_check(fast, check).text == "dispatched troops [1]."
 
 
 STANDALONE = "Which defense secretary confirmed the troop deployment to Russia?"
@@ -514,7 +517,7 @@ def test_a_follow_up_is_asked_as_the_model_rewrote_it_to_stand_alone(
 
 def test_a_cut_without_reading_never_asks_the_model_to_read() -> None:
     fast = grounded(fast_answer())
-    fake = Scripted({"Lloyd Austin": 0.9, "Defense Secretary": 0.0}, reading="Defense Secretary")
+    fake = Scripted({"Lloyd Austin": 0.9, "dispatched troops": 0.0}, reading="dispatched troops")
     check = check_answer(fast, lambda: fake, TRYING)
     assert fake.reads == [] and check.read is None and check.outcome == "abstained"
 
@@ -860,20 +863,26 @@ def test_a_span_the_model_reads_is_given_as_the_article_spells_it_citing_its_sen
     cut.write_text(
         json.dumps(dataclasses.replace(load_cut(None), read=True, read_cut=0.2).to_json())
     )
-    fake = Scripted({"North Korea": 0.0}, reading="north  KOREA")
-    assistant = Assistant(seed_settings.model_copy(update={"verify_cut": cut}), verifier=fake)
+    assistant = Assistant(seed_settings.model_copy(update={"verify_cut": cut}), verifier=None)
     fast = assistant.ask(QUESTION, answerer="extractive")
+    # The model "reads" the first word of the cited passage that is not in the question,
+    # in capitals: the answer gives it as the article spells it.
+    asked = {w.casefold() for w in re.findall(r"\w+", QUESTION)}
+    passage = cited_passage(fast)["text"]
+    word = next(w for w in re.findall(r"[A-Za-z]{4,}", passage) if w.casefold() not in asked)
+    fake = Scripted({word: 0.0}, reading=word.upper())
+    assistant = Assistant(seed_settings.model_copy(update={"verify_cut": cut}), verifier=fake)
     final = assistant.ask(QUESTION, verify=True)
     check = final.check
-    assert check is not None and check.outcome == "replaced" and check.read == "north  KOREA"
+    assert check is not None and check.outcome == "replaced" and check.read == word.upper()
     # The first check, then the check of the reading: no next-best candidate was needed.
-    assert [a[2] for a in fake.asked] == [fast.short, "North Korea"]
+    assert [a[2] for a in fake.asked] == [fast.short, word]
     assert fake.reads == [fake.asked[0][:2]]
-    assert final.text.startswith("North Korea [1]. ") and not final.abstained
+    assert final.text.startswith(f"{word} [1]. ") and not final.abstained
     (citation,) = final.citations
     snap = assistant.snapshot()
     text = snap.articles[citation.article_id]["text"]
-    assert citation.quote == text[citation.start : citation.end] and "North Korea" in citation.quote
+    assert citation.quote == text[citation.start : citation.end] and word in citation.quote
     # The sentence of the index that holds the span, within a passage the model was shown.
     sentences = {s for c in snap.chunks for s in c.sentences}
     assert (citation.start, citation.end) in sentences
