@@ -375,8 +375,8 @@ def _try_reading(
     """When the cut says so, after the first check whatever it found (for a list or a
     conflict, only when it was turned down): the model reads the passages it was shown for a
     span of its own, which is checked like any candidate and given ("replaced") when it is
-    found word for word in those passages, says more than what was proposed and than the
-    question itself (`_adds`), and its p_no is at most `cut.read_cut`. Otherwise a Check that
+    found word for word in those passages, is neither what was proposed nor only the
+    question's own words (`_adds`), and its p_no is at most `cut.read_cut`. Otherwise a Check that
     only carries the seconds spent and what the model read."""
     question, passage, proposed = asked
     if not cut.read or (several(target, proposed) and not turned_down):
@@ -422,15 +422,13 @@ def _words(text: str) -> list[str]:
 
 
 def _adds(reading: str, proposed: str, questions: tuple[str, ...]) -> bool:
-    """The model's span says something the proposed answer does not: it is not that answer
-    or a part of it ("Austin" in "Lloyd Austin"), nor only the question's own words ("Maria
-    Zakharova" for "Who is Maria Zakharova?"), which are never its answer."""
+    """The model's span is an answer other than the proposed one: not the same words, nor
+    only the question's own words ("Maria Zakharova" for "Who is Maria Zakharova?"), which
+    are never its answer. A part of the proposed answer does count ("Chun In-bum" for
+    "Retired South Korean Lieutenant-General Chun In-bum"), as in the fit of `read_cut`."""
     words = _words(reading)
     asked = {w for q in questions for w in _words(q)}
-    if not words or set(words) <= asked:
-        return False
-    said = " ".join(_words(proposed))
-    return f" {' '.join(words)} " not in f" {said} "
+    return bool(words) and not set(words) <= asked and words != _words(proposed)
 
 
 def several(target: Answer, proposed: str) -> bool:
