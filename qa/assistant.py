@@ -322,27 +322,43 @@ class Assistant:
 
     def _grounded(self, span: str, passages: list[dict[str, Any]], finish: Any) -> Answer | None:
         """The reply that leads with `span` where it is in `passages` (careful mode's
-        reading), cited to the sentence of the index holding it; None when it is not there."""
-        from qa.careful import locate
+        reading), cited to the sentence of the index holding it; a span listing several items
+        ("Chongjin, Hamhung, Musudan-ri") that are each there, as a list of them. None when
+        it is not there."""
+        from qa.careful import items, locate
 
-        found = locate(span, passages)
-        if found is None:
+        found = [locate(span, passages)]
+        if found[0] is None:
+            found = [locate(item, passages) for item in items(span)] or [None]
+        located = [f for f in found if f is not None]
+        if len(located) < len(found):
             return None
-        passage, start, end = found
         snap = self.snapshot()
-        text = str(snap.articles[passage["article_id"]]["text"])
-        chunk = snap.by_id.get(str(passage.get("chunk_id")))
-        sentences = snap.chunks[chunk].sentences if chunk is not None else ()
-        lo, hi = next(
-            ((s, e) for s, e in sentences if s <= start and end <= e),
-            (int(passage["start"]), int(passage["end"])),
+        leads: dict[str, str] = {}  # the items as the articles spell them, once each
+        evidence: dict[tuple[str, int, int], int] = {}  # sentence -> its marker
+        scores: dict[tuple[str, int, int], float] = {}
+        for passage, start, end in located:
+            article = str(passage["article_id"])
+            text = str(snap.articles[article]["text"])
+            chunk = snap.by_id.get(str(passage.get("chunk_id")))
+            sentences = snap.chunks[chunk].sentences if chunk is not None else ()
+            lo, hi = next(
+                ((s, e) for s, e in sentences if s <= start and end <= e),
+                (int(passage["start"]), int(passage["end"])),
+            )
+            n = evidence.setdefault((article, lo, hi), len(evidence) + 1)
+            scores.setdefault((article, lo, hi), float(passage.get("score", 0.0)))
+            leads.setdefault(text[start:end].casefold(), f"{text[start:end]} [{n}]")
+        quoted = " ".join(
+            f"{str(snap.articles[a]['text'])[lo:hi].strip()} [{n}]"
+            for (a, lo, hi), n in evidence.items()
         )
-        lead = text[start:end]
+        short = "; ".join(lead.rsplit(" [", 1)[0] for lead in leads.values())
         draft = Draft(
-            f"{lead} [1]. {text[lo:hi].strip()} [1]",
+            f"{'; '.join(leads.values())}. {quoted}",
             False,
-            (Evidence(str(passage["article_id"]), lo, hi, float(passage.get("score", 0.0))),),
-            short=lead,
+            tuple(Evidence(*key, scores[key]) for key in evidence),
+            short=short,
         )
         answer: Answer = finish(draft)
         return answer

@@ -239,6 +239,14 @@ def locate(span: str, passages: list[dict[str, Any]]) -> tuple[dict[str, Any], i
     return None
 
 
+def items(span: str) -> list[str]:
+    """The items of a span that lists several ("Chongjin, Hamhung and Musudan-ri"); [] for
+    one that does not."""
+    parts = [p.strip() for p in re.split(r"\s*(?:[,;]|\band\b)\s*", span)]
+    parts = [p for p in parts if p]
+    return parts if len(parts) > 1 else []
+
+
 def judge(p_no: float, cut: float) -> bool:
     """True when the passage is judged not to answer: p_no above the fitted cut."""
     return p_no > cut

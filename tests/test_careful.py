@@ -27,6 +27,7 @@ from qa.careful import (
     apply_check,
     check_answer,
     cited_passage,
+    items,
     load_cut,
     locate,
 )
@@ -535,6 +536,12 @@ def test_a_span_is_located_word_for_word_as_article_offsets() -> None:
     assert locate("  ", passages) is None
 
 
+def test_a_span_listing_several_items_is_split_into_them() -> None:
+    assert items("Chongjin, Hamhung and Musudan-ri") == ["Chongjin", "Hamhung", "Musudan-ri"]
+    assert items("food; cash ,") == ["food", "cash"]
+    assert items("Lloyd Austin") == [] and items("Austin,") == []
+
+
 def test_the_fit_reads_only_where_the_model_s_span_scores_higher() -> None:
     from qa.careful_fit import analyse_reading, decide_replacing, fit_replacing
 
@@ -891,6 +898,37 @@ def test_a_span_the_model_reads_is_given_as_the_article_spells_it_citing_its_sen
         citation.start,
         citation.end,
     )
+
+
+@pytest.mark.slow
+def test_a_reading_that_lists_several_items_found_apart_is_given_as_their_list(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    from qa.assistant import Assistant
+
+    cut = tmp_path / "careful.json"
+    cut.write_text(json.dumps(dataclasses.replace(load_cut(None), read=True).to_json()))
+    fast = Assistant(seed_settings).ask(QUESTION, answerer="extractive")
+    # Two words of the cited passage the question lacks, far apart, read as one list in
+    # the other order: not in the passage that way, but each item is.
+    asked = {w.casefold() for w in re.findall(r"\w+", QUESTION)}
+    passage = cited_passage(fast)["text"]
+    words = list(
+        dict.fromkeys(w for w in re.findall(r"[A-Za-z]{4,}", passage) if w.casefold() not in asked)
+    )
+    first, last = words[0], words[-1]
+    reading = f"{last.lower()}, and {first.upper()}"
+    fake = Scripted({f"{last}; {first}": 0.0}, reading=reading)
+    assistant = Assistant(seed_settings.model_copy(update={"verify_cut": cut}), verifier=fake)
+    final = assistant.ask(QUESTION, verify=True)
+    assert final.check is not None and final.check.outcome == "replaced"
+    assert [a[2] for a in fake.asked][-1] == f"{last}; {first}"
+    assert final.text.startswith(f"{last} [1]; {first} [")
+    snap = assistant.snapshot()
+    for citation in final.citations:
+        text = snap.articles[citation.article_id]["text"]
+        assert citation.quote == text[citation.start : citation.end]
+    assert all(any(w in c.quote for c in final.citations) for w in (first, last))
 
 
 @pytest.mark.slow
