@@ -757,3 +757,24 @@ def test_who_is_a_named_person_is_answered_with_the_text_s_description(
     # A name the articles never mention is not described from someone else's sentence.
     unknown = assistant.ask("Who is Ingrid Salo?", answerer="extractive")
     assert "marine biologist" not in unknown.text and "chairman" not in unknown.text
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "shown"),
+    [
+        ("Reportedly over a million soldiers serve.", "million", "a million"),
+        ("They sent a thousand troops.", "thousand troops", "a thousand troops"),
+        ("The 12,000 troops arrived.", "12,000", "12,000"),  # "the" is the noun's, not the number's
+    ],
+)
+def test_a_number_is_shown_with_the_determiner_that_is_part_of_it(
+    text: str, span: str, shown: str
+) -> None:
+    from qa.answerers.extractive.candidates import candidates
+    from qa.answerers.extractive.compose import shown_start
+    from qa.answerers.extractive.reading import Sentence
+
+    note = annotate.from_doc(annotate.nlp()(text), 0)
+    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    (cand,) = [c for c in candidates(sentence) if text[c.start : c.end] == span]
+    assert text[shown_start(sentence, cand) : cand.end] == shown

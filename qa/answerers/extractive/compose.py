@@ -74,6 +74,22 @@ def _figure(sentence: Sentence, cand: Candidate) -> str | None:
     return " ".join(nums).replace(",", "") or None
 
 
+def shown_start(sentence: Sentence, cand: Candidate) -> int:
+    """Where a span's text starts in a reply: a determiner the parse makes part of the span's
+    number ("a" in "a million", a quantmod) is shown with it, though candidates trim
+    determiners off; otherwise the span's own start."""
+    toks = sentence.tokens
+    before = toks[cand.first - 1] if cand.first > 0 else None
+    if (
+        before is not None
+        and before[3] == "DET"
+        and before[4] == "quantmod"
+        and cand.start <= before[5] < cand.end
+    ):
+        return int(before[0])
+    return cand.start
+
+
 def _is_figure(cand: Candidate, sentence: Sentence) -> bool:
     return cand.label in NUMERIC or (cand.source != "ent" and _figure(sentence, cand) is not None)
 
@@ -169,7 +185,7 @@ def _alternatives(
     if sentence_led(reading.question.qtype, model.sentence_types):
         return []
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
-    text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
+    text_of = [_text(passages, s.hit, shown_start(s, c), c.end) for s, c in reading.spans]
     if len(pick(reading, scores, best, model.set_margin, article_of, text_of)[0]) > 1:
         return []
     out = [best]
@@ -214,7 +230,7 @@ def _reply(
         said = _text(passages, sentence.hit, sentence.start, sentence.end)
         return Draft(f"{said} {cite(sentence)}", False, tuple(evidence), short=said)
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
-    text_of = [_text(passages, s.hit, c.start, c.end) for s, c in reading.spans]
+    text_of = [_text(passages, s.hit, shown_start(s, c), c.end) for s, c in reading.spans]
     chosen, differ = (
         ([best], False)
         if alone
