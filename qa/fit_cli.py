@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
         help="instead, fit careful mode's decision (write it with --out qa/careful.json) on "
         "the checked rows of `python -m eval.careful_sample` (its results.json): the cut on "
         "the verifier's p_no, and, when each beats it out of fold beyond the sample's noise, "
-        "the fast answerer's gate probability beside it and the next-best candidates to try",
+        "the fast answerer's gate probability beside it, the cut on the check of the model's "
+        "own reading of the passage, and the next-best candidates to try",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
