@@ -323,7 +323,7 @@ class Assistant:
     def _grounded(self, span: str, passages: list[dict[str, Any]], finish: Any) -> Answer | None:
         """The reply that leads with `span` where it is in `passages` (careful mode's
         reading), cited to the sentence of the index holding it; a span listing several items
-        ("Chongjin, Hamhung, Musudan-ri") that are each there, as a list of them. None when
+        ("Arles, Nîmes, Uzès") that are each there, as a list of them. None when
         it is not there."""
         from qa.careful import items, locate
 

@@ -240,7 +240,7 @@ def locate(span: str, passages: list[dict[str, Any]]) -> tuple[dict[str, Any], i
 
 
 def items(span: str) -> list[str]:
-    """The items of a span that lists several ("Chongjin, Hamhung and Musudan-ri"); [] for
+    """The items of a span that lists several ("Arles, Nîmes and Uzès"); [] for
     one that does not."""
     parts = [p.strip() for p in re.split(r"\s*(?:[,;]|\band\b)\s*", span)]
     parts = [p for p in parts if p]
@@ -384,7 +384,7 @@ def _try_reading(
     conflict, only when it was turned down): the model reads the passages it was shown for a
     span of its own, which is checked like any candidate and given ("replaced") when it is
     found word for word in those passages, is neither what was proposed nor only the
-    question's own words (`_adds`), and its p_no is at most `cut.read_cut`. Otherwise a Check that
+    question's own words (`adds`), and its p_no is at most `cut.read_cut`. Otherwise a Check that
     only carries the seconds spent and what the model read."""
     question, passage, proposed = asked
     if not cut.read or (several(target, proposed) and not turned_down):
@@ -394,7 +394,7 @@ def _try_reading(
         read = verifier().read(question, passage)
         seconds += read.seconds
         found = None if read.text is None else target.ground(read.text, shown_passages(target))
-        if found is None or not _adds(short_answer(found), proposed, (question, target.question)):
+        if found is None or not adds(short_answer(found), proposed, (question, target.question)):
             return Check("abstained", "", seconds=seconds, read=read.text)
         verdict = verifier().check(question, passage, short_answer(found))
     except Exception as exc:
@@ -429,11 +429,11 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def _adds(reading: str, proposed: str, questions: tuple[str, ...]) -> bool:
+def adds(reading: str, proposed: str, questions: tuple[str, ...]) -> bool:
     """The model's span is an answer other than the proposed one: not the same words, nor
-    only the question's own words ("Maria Zakharova" for "Who is Maria Zakharova?"), which
-    are never its answer. A part of the proposed answer does count ("Chun In-bum" for
-    "Retired South Korean Lieutenant-General Chun In-bum"), as in the fit of `read_cut`."""
+    only the question's own words ("Ilse Varga" for "Who is Ilse Varga?"), which are never
+    its answer. A part of the proposed answer does count ("Ilse Varga" for "Deputy Minister
+    Ilse Varga"), as in the fit of `read_cut`."""
     words = _words(reading)
     asked = {w for q in questions for w in _words(q)}
     return bool(words) and not set(words) <= asked and words != _words(proposed)

@@ -64,7 +64,7 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     followed by its floor."""
     from index.errors import NewsQAError
     from qa.answer import Answer, Checking
-    from qa.careful import check_inputs, several, short_answer, shown_passages
+    from qa.careful import adds, check_inputs, several, short_answer, shown_passages
     from qa.verify import Verifier
 
     try:
@@ -105,7 +105,8 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         if first is not None and cut.read and (turned_down or not several(target, first[2])):
             prompts.append((first[0], first[1], None))
             read = None if found.read is None else target.ground(found.read, shown_passages(target))
-            if read is not None and short_answer(read).casefold() != first[2].casefold():
+            questions = (first[0], fast.question)
+            if read is not None and adds(short_answer(read), first[2], questions):
                 prompts.append((first[0], first[1], short_answer(read)))
         prompts += [
             check_inputs(alt, found.asked)
