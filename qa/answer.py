@@ -79,6 +79,7 @@ class Check:
     that answer is given; replaced: it judged that the answer is not borne out, but that one of
     the answerer's next-best candidates is (`p_no` at most the fitted cut for those), so that
     candidate is given, or that the span the model read from the passage itself is (`read`);
+    a list's items are checked one by one, and those not borne out are `dropped`;
     abstained: it judged that the answer is not borne out (`p_no` above
     the fitted `cut`), nor any next-best candidate it tried, so the answer is "The articles
     don't say";
@@ -105,9 +106,13 @@ class Check:
     # A follow-up as the model rewrote it to stand alone, and was asked about; None when the
     # question was asked as it stands (with the names of the conversation's last exchange).
     asked: str | None = None
+    # A list's items the model judged not borne out, each checked alone: "kept" or
+    # "answered" with items dropped gives the list of the others.
+    dropped: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["dropped"] = list(self.dropped)
         data["seconds"] = round(self.seconds, 3)
         if self.p_no is not None:
             data["p_no"] = round(self.p_no, 4)

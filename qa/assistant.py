@@ -323,15 +323,19 @@ class Assistant:
     def _grounded(self, span: str, passages: list[dict[str, Any]], finish: Any) -> Answer | None:
         """The reply that leads with `span` where it is in `passages` (careful mode's
         reading), cited to the sentence of the index holding it; a span listing several items
-        ("Arles, Nîmes, Uzès") that are each there, as a list of them. None when
-        it is not there."""
+        ("Arles, Nîmes, Uzès") that are each there, as a list of them; "A; B" (a list
+        careful mode keeps part of) splits at its semicolons first. None when it is not
+        there."""
         from qa.careful import items, locate
 
-        found = [locate(span, passages)]
-        if found[0] is None:
-            found = [locate(item, passages) for item in items(span)] or [None]
-        located = [f for f in found if f is not None]
-        if len(located) < len(found):
+        splits = [[span], span.split("; "), items(span)]
+        located: list[tuple[dict[str, Any], int, int]] | None = None
+        for parts in filter(None, splits):
+            found = [locate(part, passages) for part in parts]
+            if all(f is not None for f in found):
+                located = [f for f in found if f is not None]
+                break
+        if located is None:
             return None
         snap = self.snapshot()
         leads: dict[str, str] = {}  # the items as the articles spell them, once each

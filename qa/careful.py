@@ -300,8 +300,9 @@ def _check(
     first = cited_passages(target)[0]
     at = cut.for_answer(target)
     where = {"article_id": first["article_id"], "start": first["start"], "end": first["end"]}
+    parts = list_items(target, asked[2])
     try:
-        verdict = verifier().check(*asked)
+        verdicts = [verifier().check(asked[0], asked[1], part) for part in parts or [asked[2]]]
     except Exception as exc:  # any failure of the check keeps the fast answer, with a notice
         log.warning("careful mode's check failed; keeping the fast answer", exc_info=exc)
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -311,9 +312,18 @@ def _check(
             cut=at,
             **where,
         )
-    facts = f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
+    verdict = min(verdicts, key=lambda v: v.p_no)
+    kept = [part for part, v in zip(parts, verdicts, strict=False) if not judge(v.p_no, at)]
+    dropped = tuple(part for part in parts if part not in kept) if kept else ()
+    facts = (
+        f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
+        if not parts
+        else f"each of its {len(parts)} items checked alone, the model's P(No) from "
+        f"{verdict.p_no:.3f} to {max(v.p_no for v in verdicts):.3f}, fitted cut {at:.3f}"
+    )
     turned_down = judge(verdict.p_no, at)
-    read = _try_reading(target, asked, verifier, cut, verdict.seconds, facts, turned_down)
+    spent = sum(v.seconds for v in verdicts)
+    read = _try_reading(target, asked, verifier, cut, spent, facts, turned_down)
     if read.outcome == "replaced":
         return dataclasses.replace(read, unchecked=answer.text)
     seconds = read.seconds
@@ -351,22 +361,32 @@ def _check(
             **where,
         )
     found = verdict.p_no, at, seconds
+    but = (
+        f"; it gives the {len(kept)} of its {len(parts)} items borne out, without "
+        + ", ".join(map(repr, dropped))
+        if dropped
+        else ""
+    )
     if answer.abstained:
         return Check(
             "answered",
             "The fast answer abstained, but the model judged that the passage its best "
-            f"candidate cites bears it out ({facts}), so careful mode gives that answer.",
+            f"candidate cites bears it out ({facts}), so careful mode gives that answer{but}.",
             *found,
             unchecked=answer.text,
             changed=True,
             read=read.read,
+            dropped=dropped,
             **where,
         )
     return Check(
         "kept",
-        f"The model judged that the passage the answer cites bears it out ({facts}).",
+        f"The model judged that the passage the answer cites bears it out ({facts}){but}.",
         *found,
+        unchecked=answer.text if dropped else None,
+        changed=bool(dropped),
         read=read.read,
+        dropped=dropped,
         **where,
     )
 
@@ -439,6 +459,15 @@ def adds(reading: str, proposed: str, questions: tuple[str, ...]) -> bool:
     return bool(words) and not set(words) <= asked and words != _words(proposed)
 
 
+def list_items(target: Answer, proposed: str) -> list[str]:
+    """A list's items ("A; B"), which the check proposes one at a time with the same
+    passages, as the cut was fitted on single answers; [] for a single answer or a conflict
+    (its leading figure is proposed)."""
+    if target.conflict or "; " not in proposed:
+        return []
+    return [part for part in (p.strip() for p in proposed.split("; ")) if part]
+
+
 def several(target: Answer, proposed: str) -> bool:
     """The reply gives several answers: a conflict's figures, or a list's items ("A; B")."""
     return target.conflict or "; " in proposed
@@ -493,10 +522,15 @@ def _ordinal(n: int) -> str:
 
 def apply_check(answer: Answer, check: Check) -> Answer:
     """The final answer: the fast one with the check attached, the answer its gate withheld,
-    or an abstention."""
+    or an abstention; a list without the items the check dropped."""
+    target = answer.unabstained if answer.abstained else answer
+    if check.dropped and check.outcome in ("kept", "answered") and target is not None:
+        kept = [p for p in list_items(target, short_answer(target)) if p not in check.dropped]
+        found = target.ground("; ".join(kept), shown_passages(target))
+        if found is not None:
+            return dataclasses.replace(found, check=check)
     if check.outcome == "answered" and answer.unabstained is not None:
         return dataclasses.replace(answer.unabstained, check=check)
-    target = answer.unabstained if answer.abstained else answer
     if check.outcome == "replaced" and target is not None and check.alternative is not None:
         return dataclasses.replace(target.alternatives()[check.alternative], check=check)
     if check.outcome == "replaced" and target is not None and check.read is not None:

@@ -108,7 +108,7 @@ class Verifier:
         )
 
         reply = self._ask(condense_messages(question, history), max_tokens=CONDENSE_MAX_TOKENS)
-        return clean_condensed(str(getattr(reply, "content", "") or ""), question)
+        return clean_condensed(str(getattr(reply, "content", "") or ""), question, history)
 
     def probe(self) -> None:
         """One short request; BackendError if the backend is unreachable or gives no

@@ -219,9 +219,10 @@ def test_a_list_is_checked_against_every_passage_it_cites_once_each_in_order() -
     assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
     fast.short = "Lloyd Austin; Ann Lee"  # the answerer's own short form, when it gives one
     assert check_answer(fast, lambda: fake, CUT).outcome == "kept"
-    (_, passage, before_marker), (_, _, short) = fake.asked
-    assert passage == f"{PASSAGE}\n\nAnn Lee also spoke."
-    assert (before_marker, short) == ("Lloyd Austin", "Lloyd Austin; Ann Lee")
+    # Without its short form, the text before the first marker; with it, each item alone,
+    # all with the same passages.
+    assert [a[2] for a in fake.asked] == ["Lloyd Austin", "Lloyd Austin", "Ann Lee"]
+    assert {a[1] for a in fake.asked} == {f"{PASSAGE}\n\nAnn Lee also spoke."}
 
 
 def test_a_conflict_is_checked_on_its_leading_figure_and_that_figure_s_passage() -> None:
@@ -471,7 +472,7 @@ def test_a_kept_list_or_conflict_stays_whole_and_a_turned_down_one_is_read(kind:
         proposed = "Lloyd Austin"
     else:
         fast = dataclasses.replace(fast, short="Lloyd Austin; Pete Hegseth")
-        proposed = fast.short
+        proposed = "Pete Hegseth"  # one item borne out keeps the list
     kept = Scripted({proposed: 0.1, "dispatched troops": 0.0}, reading="dispatched troops")
     check = check_answer(fast, lambda: kept, READING)
     assert check.outcome == "kept" and kept.reads == [] and check.read is None
@@ -479,6 +480,36 @@ def test_a_kept_list_or_conflict_stays_whole_and_a_turned_down_one_is_read(kind:
     check = check_answer(fast, lambda: down, READING)
     assert check.outcome == "replaced" and len(down.reads) == 1
     assert apply_check(fast, check).text == "dispatched troops [1]."
+
+
+@pytest.mark.parametrize("withheld", [False, True], ids=["answered", "withheld"])
+def test_a_list_keeps_only_the_items_the_check_bears_out_each_proposed_alone(
+    withheld: bool,
+) -> None:
+    fast = grounded(withheld_answer() if withheld else fast_answer())
+    target = fast.unabstained if withheld else fast
+    assert target is not None
+    target.short = "Lloyd Austin; Pete Hegseth"
+    target.text = "Lloyd Austin [1]; Pete Hegseth [1]."
+    fake = Scripted({"Lloyd Austin": 0.1, "Pete Hegseth": 0.9}, reading="dispatched troops")
+    check = check_answer(fast, lambda: fake, READING)
+    final = apply_check(fast, check)
+    assert [a[2] for a in fake.asked] == ["Lloyd Austin", "Pete Hegseth"]
+    assert {a[:2] for a in fake.asked} == {(QUESTION, PASSAGE)}
+    # One item borne out keeps the list, without the other: nothing else is asked.
+    assert check.outcome == ("answered" if withheld else "kept") and fake.reads == []
+    assert check.dropped == ("Pete Hegseth",) and check.changed
+    assert (check.p_no, check.cut) == (0.1, READING.p_no)
+    assert "1 of its 2 items" in check.reason and "'Pete Hegseth'" in check.reason
+    assert "0.100 to 0.900" in check.reason
+    assert check.seconds == pytest.approx(0.5)
+    assert final.text == "Lloyd Austin [1]." and not final.abstained and final.check is check
+    assert check.unchecked == (fast.text if withheld else target.text)
+    assert final.to_dict()["check"]["dropped"] == ["Pete Hegseth"]
+    # Every item borne out: the list stays as it is.
+    whole = Scripted({"Lloyd Austin": 0.1, "Pete Hegseth": 0.2})
+    check = check_answer(fast, lambda: whole, READING)
+    assert check.dropped == () and apply_check(fast, check).text == target.text
 
 
 STANDALONE = "Which defense secretary confirmed the troop deployment to Russia?"
@@ -929,6 +960,34 @@ def test_a_reading_that_lists_several_items_found_apart_is_given_as_their_list(
         text = snap.articles[citation.article_id]["text"]
         assert citation.quote == text[citation.start : citation.end]
     assert all(any(w in c.quote for c in final.citations) for w in (first, last))
+
+
+@pytest.mark.slow
+def test_a_list_without_the_items_the_check_drops_cites_the_sentences_of_the_rest(
+    seed_settings: Settings,
+) -> None:
+    from qa.assistant import Assistant
+
+    question = "What weapons has North Korea given Russia?"
+    fast = Assistant(seed_settings).ask(question, answerer="extractive")
+    assert fast.short is not None and "; " in fast.short  # the answerer lists several
+    first, *rest = fast.short.split("; ")
+    fake = Scripted({item: 0.0 for item in rest})  # the first item is not borne out
+    final = Assistant(seed_settings, verifier=fake).ask(question, verify=True)
+    check = final.check
+    assert check is not None and check.outcome == "kept" and check.dropped == (first,)
+    assert [a[2] for a in fake.asked] == [first, *rest]
+    lead = final.text.split(". ", 1)[0]
+    assert first.casefold() not in lead.casefold()
+    assert [re.sub(r" \[\d+\]$", "", part).casefold() for part in lead.split("; ")] == [
+        item.casefold() for item in dict.fromkeys(rest)
+    ]
+    snap = Assistant(seed_settings).snapshot()
+    sentences = {s for c in snap.chunks for s in c.sentences}
+    for citation in final.citations:
+        text = snap.articles[citation.article_id]["text"]
+        assert citation.quote == text[citation.start : citation.end]
+        assert (citation.start, citation.end) in sentences
 
 
 @pytest.mark.slow

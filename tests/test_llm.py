@@ -232,10 +232,17 @@ def test_abstentions_are_recognised(text: str, cited: bool, abstained: bool) -> 
         ("no no no no no no no no no no no no no", None),
         # An answer, not a question (Qwen 1.5B in the first llamacpp baseline).
         ("Kim Hong-ki urged Russia to increase its military presence.", None),
+        # A name the conversation never used: the prompt's example, or one made up.
+        ("What did Ilse Varga say?", None),
+        ("What did Zakharova say to Moscow?", None),
     ],
 )
 def test_condensed_questions_are_cleaned_or_refused(reply: str, expected: str | None) -> None:
-    assert clean_condensed(reply, "What did she say?") == expected
+    history = [
+        {"role": "user", "content": "Who spoke for the Russian Foreign Ministry?"},
+        {"role": "assistant", "content": "Maria Zakharova, its spokeswoman [1]."},
+    ]
+    assert clean_condensed(reply, "What did she say?", history) == expected
 
 
 # -- the loop, over a deterministic chat model at the seam ------------------------------

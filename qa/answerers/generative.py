@@ -412,14 +412,15 @@ class GenerativeAnswerer:
         except Exception as exc:
             log.warning("%s could not condense the question: %s", self.name, exc)
             return None
-        return clean_condensed(text, question)
+        return clean_condensed(text, question, history)
 
 
-def clean_condensed(text: str, question: str) -> str | None:
+def clean_condensed(text: str, question: str, history: Sequence[Turn]) -> str | None:
     """The model's rewritten question, or None when it is unusable. A reply that is not a
     question is refused: small models answer the follow-up instead of rewriting it ("He
     urged Russia to increase its presence"), and searching for a made-up answer retrieves
-    the wrong passages."""
+    the wrong passages. So is one naming someone the conversation never did (`new_names`):
+    the prompt's own example, or a name the model made up."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return None
@@ -429,7 +430,16 @@ def clean_condensed(text: str, question: str) -> str | None:
         return None
     if question.rstrip().endswith("?") and not line.endswith("?"):
         return None
+    if new_names(line, [question, *(t["content"] for t in history)]):
+        return None
     return line
+
+
+def new_names(line: str, said: Sequence[str]) -> list[str]:
+    """The capitalised words of `line` after its first that none of `said` uses (any case):
+    names a rewrite brought in from outside the conversation."""
+    known = {w.casefold() for text in said for w in _WORD.findall(text)}
+    return [w for w in _WORD.findall(line)[1:] if w[:1].isupper() and w.casefold() not in known]
 
 
 def make_generative(name: str, resources: Resources) -> GenerativeAnswerer:

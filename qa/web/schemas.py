@@ -100,6 +100,11 @@ class CheckOut(_Open):
         description="A follow-up as the model rewrote it to stand alone, and was asked about; "
         "null when the question was asked as it stands.",
     )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="A list's items the model judged not borne out, each checked alone; the "
+        "answer lists the others.",
+    )
 
 
 class AnswerOut(_Open):
