@@ -3,8 +3,9 @@ it cites.
 
 The check asks the verifier (qa/verify.py) for `p_no`, the probability that the answer is not
 correct according to the passages it cites (the answer's short form is proposed with the
-question: "A; B" for a list; for a conflict, its leading figure with the passage that figure
-cites), and compares it with a cut fitted on data:
+question: each item of a list alone, with the passages the list cites; for a conflict, its
+leading figure with the passage that figure cites), and compares it with a cut fitted on data
+(a list keeps the items at or below it, `Check.dropped` the others):
 `qa/careful.json`, written by `qa fit --careful` (the file records its
 sample, seed, the sample's ids checksum, the AUC, the model file and the date). Above the cut
 the answerer's next-best candidates are checked in turn (as many as the cut file says, with a
