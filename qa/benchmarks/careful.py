@@ -1,11 +1,12 @@
 """Careful mode's latency against its floor, and the share of answers its check changed.
 
 The floor is the verifier model's bare evaluation of the very prompts the check sent (the
-first candidate's; the model's reading of the passage and the check of what it read, when
-the cut file asks for a reading; then each next-best candidate it tried), summed: the same
-messages posted straight to the same backend for one token, with no log-probabilities and no
-prompt cache (llama.cpp's `cache_prompt: false`), right after the check, question by question.
-llama.cpp also reports its own prompt-evaluation milliseconds; those are kept too.
+first candidate's, or each item's of a list; the model's reading of the passage and the check
+of what it read, when the cut file asks for a reading; then each next-best candidate it
+tried), summed: the same messages posted straight to the same backend for one token, with no
+log-probabilities and no prompt cache (llama.cpp's `cache_prompt: false`), right after the
+check, question by question. llama.cpp also reports its own prompt-evaluation milliseconds;
+those are kept too.
 """
 
 from __future__ import annotations
@@ -64,7 +65,14 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
     followed by its floor."""
     from index.errors import NewsQAError
     from qa.answer import Answer, Checking
-    from qa.careful import adds, check_inputs, several, short_answer, shown_passages
+    from qa.careful import (
+        adds,
+        check_inputs,
+        list_items,
+        several,
+        short_answer,
+        shown_passages,
+    )
     from qa.verify import Verifier
 
     try:
@@ -101,6 +109,9 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         target = (fast.unabstained if fast.abstained else None) or fast
         first = check_inputs(fast, found.asked)
         prompts: list[tuple[str, str, str | None] | None] = [first]
+        if first is not None and list_items(target, first[2]):
+            # A list: each item was proposed alone, with the same passages.
+            prompts = [(first[0], first[1], item) for item in list_items(target, first[2])]
         turned_down = found.outcome in ("abstained", "replaced")
         if first is not None and cut.read and (turned_down or not several(target, first[2])):
             prompts.append((first[0], first[1], None))
