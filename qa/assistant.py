@@ -358,8 +358,9 @@ class Assistant:
             for (a, lo, hi), n in evidence.items()
         )
         short = "; ".join(lead.rsplit(" [", 1)[0] for lead in leads.values())
+        lead = "; ".join(leads.values())
         draft = Draft(
-            f"{'; '.join(leads.values())}. {quoted}",
+            f"{lead[:1].upper()}{lead[1:]}. {quoted}",  # a reply starts with a capital
             False,
             tuple(Evidence(*key, scores[key]) for key in evidence),
             short=short,

@@ -362,30 +362,30 @@ def _check(
             **where,
         )
     found = verdict.p_no, at, seconds
-    but = (
-        f"; it gives the {len(kept)} of its {len(parts)} items borne out, without "
-        + ", ".join(map(repr, dropped))
-        if dropped
-        else ""
-    )
-    if answer.abstained:
-        return Check(
-            "answered",
-            "The fast answer abstained, but the model judged that the passage its best "
-            f"candidate cites bears it out ({facts}), so careful mode gives that answer{but}.",
-            *found,
-            unchecked=answer.text,
-            changed=True,
-            read=read.read,
-            dropped=dropped,
-            **where,
+    if dropped:
+        said = (
+            "The fast answer abstained, but the model judged that the passages its best "
+            "candidate, a list, cites"
+            if answer.abstained
+            else "The model judged that the passages the list cites"
         )
+        reason = (
+            f"{said} bear out {len(kept)} of its {len(parts)} items ({facts}), so careful mode "
+            f"gives those, without {', '.join(map(repr, dropped))}."
+        )
+    elif answer.abstained:
+        reason = (
+            "The fast answer abstained, but the model judged that the passage its best "
+            f"candidate cites bears it out ({facts}), so careful mode gives that answer."
+        )
+    else:
+        reason = f"The model judged that the passage the answer cites bears it out ({facts})."
     return Check(
-        "kept",
-        f"The model judged that the passage the answer cites bears it out ({facts}){but}.",
+        "answered" if answer.abstained else "kept",
+        reason,
         *found,
-        unchecked=answer.text if dropped else None,
-        changed=bool(dropped),
+        unchecked=answer.text if answer.abstained or dropped else None,
+        changed=answer.abstained or bool(dropped),
         read=read.read,
         dropped=dropped,
         **where,

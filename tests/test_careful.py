@@ -500,7 +500,7 @@ def test_a_list_keeps_only_the_items_the_check_bears_out_each_proposed_alone(
     assert check.outcome == ("answered" if withheld else "kept") and fake.reads == []
     assert check.dropped == ("Pete Hegseth",) and check.changed
     assert (check.p_no, check.cut) == (0.1, READING.p_no)
-    assert "1 of its 2 items" in check.reason and "'Pete Hegseth'" in check.reason
+    assert "bear out 1 of its 2 items" in check.reason and "'Pete Hegseth'" in check.reason
     assert "0.100 to 0.900" in check.reason
     assert check.seconds == pytest.approx(0.5)
     assert final.text == "Lloyd Austin [1]." and not final.abstained and final.check is check
@@ -915,7 +915,8 @@ def test_a_span_the_model_reads_is_given_as_the_article_spells_it_citing_its_sen
     # The first check, then the check of the reading: no next-best candidate was needed.
     assert [a[2] for a in fake.asked] == [fast.short, word]
     assert fake.reads == [fake.asked[0][:2]]
-    assert final.text.startswith(f"{word} [1]. ") and not final.abstained
+    # As the article spells it, but for the reply's first letter.
+    assert final.text.startswith(f"{word[:1].upper()}{word[1:]} [1]. ") and not final.abstained
     (citation,) = final.citations
     snap = assistant.snapshot()
     text = snap.articles[citation.article_id]["text"]
@@ -954,7 +955,7 @@ def test_a_reading_that_lists_several_items_found_apart_is_given_as_their_list(
     final = assistant.ask(QUESTION, verify=True)
     assert final.check is not None and final.check.outcome == "replaced"
     assert [a[2] for a in fake.asked][-1] == f"{last}; {first}"
-    assert final.text.startswith(f"{last} [1]; {first} [")
+    assert final.text.startswith(f"{last[:1].upper()}{last[1:]} [1]; {first} [")
     snap = assistant.snapshot()
     for citation in final.citations:
         text = snap.articles[citation.article_id]["text"]
