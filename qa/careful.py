@@ -319,7 +319,7 @@ def _check(
     facts = (
         f"the model's P(No) {verdict.p_no:.3f}, fitted cut {at:.3f}"
         if not parts
-        else f"each of its {len(parts)} items checked alone, the model's P(No) from "
+        else f"each of its {len(parts)} items checked alone: the model's P(No) from "
         f"{verdict.p_no:.3f} to {max(v.p_no for v in verdicts):.3f}, fitted cut {at:.3f}"
     )
     turned_down = judge(verdict.p_no, at)
