@@ -115,6 +115,16 @@ def _replacing_lines(a: dict[str, Any]) -> list[str]:
     if r is None or a["variants"].get(REPLACING) is None:
         return []
     fit = r["fit"]
+    reading = a.get("reading") or {}
+    not_used = (
+        "**not used on its own** (its interval's lower end is not above 0); with the reading "
+        "(below), which is used, the fit chooses the next-best candidates again, after the "
+        "reading, and those are what qa/careful.json holds."
+        if reading.get("used")
+        else "**not used** (qa/careful.json sets 0 candidates): it is used only when the "
+        "interval's lower end is above 0, since each candidate tried is one more call to "
+        "the model."
+    )
     return [
         "When the check turns the first candidate down, careful mode can check the fast "
         f"answerer's next-best candidates in turn (up to {fit['alternatives']}) and give the "
@@ -128,9 +138,7 @@ def _replacing_lines(a: dict[str, Any]) -> list[str]:
         + (
             "**used** (qa/careful.json): the gain is above the sample's noise."
             if r["used"]
-            else "**not used** (qa/careful.json sets 0 candidates): it is used only when the "
-            "interval's lower end is above 0, since each candidate tried is one more call to "
-            "the model."
+            else not_used
         ),
         "",
     ]
@@ -147,7 +155,12 @@ def _reading_lines(a: dict[str, Any]) -> list[str]:
         "span, when found in them word for word and other than the candidate, is checked like "
         "a candidate and given first (before any next-best candidate) when its p_no is at most "
         "a cut fitted for overall F1 "
-        + ("(on all rows: none beats not reading)" if cut is None else f"(on all rows: {cut:.4f})")
+        + (
+            "(on all rows: none beats not reading)"
+            if cut is None
+            else f"(on all rows: {cut:.4f}; then up to {r['fit']['alternatives']} next-best "
+            f"candidates at {r['fit']['alternative_cut']:.4f})"
+        )
         + f". The model copied a span found in the passages for {r['found']} of the "
         f"{r['asked']} questions with a candidate. Out of fold it read {r['read_out_of_fold']} "
         f"passages and its span was given {r['given_out_of_fold']} times ({r['given_right']} "
