@@ -108,6 +108,7 @@ def test_the_reading_is_the_first_line_of_the_reply_without_quotes(
     [
         ("What did Lloyd Austin confirm?", "What did Lloyd Austin confirm?"),
         ("He confirmed the deployment.", None),  # an answer, not a rewrite: refused
+        ("What did Ilse Varga confirm?", None),  # the prompt's example, not the conversation
     ],
 )
 def test_a_follow_up_is_rewritten_to_stand_alone(content: str, condensed: str | None) -> None:
