@@ -338,7 +338,7 @@ class Assistant:
         if located is None:
             return None
         snap = self.snapshot()
-        leads: dict[str, str] = {}  # the items as the articles spell them, once each
+        leads: dict[str, tuple[str, int]] = {}  # item -> as the article spells it, its marker
         evidence: dict[tuple[str, int, int], int] = {}  # sentence -> its marker
         scores: dict[tuple[str, int, int], float] = {}
         for passage, start, end in located:
@@ -352,13 +352,13 @@ class Assistant:
             )
             n = evidence.setdefault((article, lo, hi), len(evidence) + 1)
             scores.setdefault((article, lo, hi), float(passage.get("score", 0.0)))
-            leads.setdefault(text[start:end].casefold(), f"{text[start:end]} [{n}]")
+            leads.setdefault(text[start:end].casefold(), (text[start:end], n))
         quoted = " ".join(
             f"{str(snap.articles[a]['text'])[lo:hi].strip()} [{n}]"
             for (a, lo, hi), n in evidence.items()
         )
-        short = "; ".join(lead.rsplit(" [", 1)[0] for lead in leads.values())
-        lead = "; ".join(leads.values())
+        short = "; ".join(item for item, _ in leads.values())
+        lead = "; ".join(f"{item} [{n}]" for item, n in leads.values())
         draft = Draft(
             f"{lead[:1].upper()}{lead[1:]}. {quoted}",  # a reply starts with a capital
             False,

@@ -471,7 +471,7 @@ def list_items(target: Answer, proposed: str) -> list[str]:
 
 def several(target: Answer, proposed: str) -> bool:
     """The reply gives several answers: a conflict's figures, or a list's items ("A; B")."""
-    return target.conflict or "; " in proposed
+    return target.conflict or bool(list_items(target, proposed))
 
 
 def _try_alternatives(

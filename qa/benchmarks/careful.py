@@ -109,9 +109,10 @@ def bench_careful(assistant: Assistant, questions: Sequence[str], n: int) -> dic
         target = (fast.unabstained if fast.abstained else None) or fast
         first = check_inputs(fast, found.asked)
         prompts: list[tuple[str, str, str | None] | None] = [first]
-        if first is not None and list_items(target, first[2]):
+        parts = list_items(target, first[2]) if first is not None else []
+        if first is not None and parts:
             # A list: each item was proposed alone, with the same passages.
-            prompts = [(first[0], first[1], item) for item in list_items(target, first[2])]
+            prompts = [(first[0], first[1], item) for item in parts]
         turned_down = found.outcome in ("abstained", "replaced")
         if first is not None and cut.read and (turned_down or not several(target, first[2])):
             prompts.append((first[0], first[1], None))
