@@ -29,6 +29,11 @@ _BOILERPLATE = [
     )
 ]
 _AUTHOR = re.compile(r"(?:author|written by|by)\s*[:\-]\s*(?P<name>[^\n]{1,80})$", re.IGNORECASE)
+# "By Jane Doe" alone on its line: a byline when every word after "By" is capitalised ("By
+# 1620 the Huguenots were ..." opens a paragraph).
+_BYLINE = re.compile(
+    r"(?i:by)\s+(?P<name>[A-Z][\w.'’-]*(?:,?\s+(?:(?:and|&)\s+)?[A-Z][\w.'’-]*){0,5})"
+)
 _MD_HEADING = re.compile(r"#{1,6}\s+")
 
 
@@ -73,7 +78,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
         start = line_start + raw_line.index(stripped[0])
         span = Span(start, start + len(stripped))
         flat = normalize(stripped)
-        match = _AUTHOR.fullmatch(flat)
+        match = _AUTHOR.fullmatch(flat) or _BYLINE.fullmatch(flat)
         if any(p.fullmatch(flat) for p in _BOILERPLATE):
             dropped.append(span)
         elif match and author is None and len(match["name"].split()) <= 6:

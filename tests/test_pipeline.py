@@ -73,6 +73,21 @@ def test_clean_drops_boilerplate_keeps_source_text() -> None:
     assert "护卫舰" in kept  # the source's own words stay
 
 
+def test_a_by_line_is_lifted_but_a_paragraph_opening_with_by_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Harbour fees rise\nBy Ilse Varga and Oren Pike\n"
+        "By 1620 the harbour had two piers. The fees rose in May.\n",
+        encoding="utf-8",
+    )
+    art = load([tmp_path / "a.txt"], 10**8).articles[0]
+    c = clean(art)
+    kept = "\n".join(art.text[b.start : b.end] for b in c.blocks)
+    assert c.author == "Ilse Varga and Oren Pike"
+    assert c.author_span is not None
+    assert art.text[c.author_span.start : c.author_span.end] == "By Ilse Varga and Oren Pike"
+    assert "By 1620 the harbour" in kept and "Ilse Varga" not in kept
+
+
 def test_titles_come_from_headlines_or_catalog() -> None:
     arts = {a.id: a for a in load([SEEDS], 10**8).articles}
     assert clean(arts["001_a098e6d6fb83daf6.txt"]).title.startswith("North Korea sends troops")

@@ -6,6 +6,8 @@ vectors), so a question costs its own parse and encoding plus arithmetic over th
 passages' candidates. `qa fit` makes the model file; `model.json` beside this module is the
 packaged one, and `QA_EXTRACTIVE_MODEL` points at another. Nothing in it is written for
 any corpus: which spans answer which questions, and when to abstain, is what the fit learns.
+A question about the article itself (who wrote it, which outlet published it) is answered
+from the metadata `qa index` lifted (byline.py).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class ExtractiveAnswerer:
         nlp()
 
     def answer(self, question: str, passages: Sequence[Hit], history: Sequence[Turn]) -> Draft:
+        from qa.answerers.extractive.byline import asked_about, byline_reply
         from qa.answerers.extractive.compose import compose
 
         reader, model = self._parts()
@@ -63,6 +66,11 @@ class ExtractiveAnswerer:
         query = self._resources.references().without(standalone_query(question, history))
         snap = self._resources.snapshot()
         parsed = reader.question(query)
+        asked = asked_about(parsed)
+        if asked is not None and passages:
+            # About the article the question names (its passages come first), not the news.
+            article = passages[0].article_id
+            return byline_reply(asked, article, snap.articles[article])
         qvec = self._resources.embedder().embed_query(query)
         reading = reader.read(snap, parsed, qvec, passages)
         return compose(reading, model, passages)
