@@ -778,3 +778,39 @@ def test_a_number_is_shown_with_the_determiner_that_is_part_of_it(
     sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
     (cand,) = [c for c in candidates(sentence) if text[c.start : c.end] == span]
     assert text[shown_start(sentence, cand) : cand.end] == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("South Korean President Yoon Suk-yeol spoke on Monday.", "Suk-yeol"),
+        ("Ukraine seeks support, while President Yoon Suk-yeol can divert attention.", "Suk-yeol"),
+    ],
+)
+def test_a_reply_never_shows_part_of_a_hyphenated_name(text: str, whole: str) -> None:
+    from qa.answerers.extractive.candidates import candidates
+    from qa.answerers.extractive.compose import shown_end, shown_start
+    from qa.answerers.extractive.reading import Sentence
+
+    note = annotate.from_doc(annotate.nlp()(text), 0)
+    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    found = candidates(sentence)
+    at, upto = text.index(whole), text.index(whole) + len(whole)
+    # The tagger splits the name at its hyphen, and some candidates stop there.
+    assert any(at < c.end < upto or at < c.start < upto for c in found)
+    for c in found:
+        start, end = shown_start(sentence, c), shown_end(sentence, c)
+        assert not (at < end < upto or at < start < upto), text[start:end]
+
+
+def test_a_hyphenated_word_that_is_not_a_name_is_not_joined() -> None:
+    from qa.answerers.extractive.candidates import candidates
+    from qa.answerers.extractive.compose import shown_end, shown_start
+    from qa.answerers.extractive.reading import Sentence
+
+    text = "The engine has a four-valve head, and Afrikaans-speaking crews ran it."
+    note = annotate.from_doc(annotate.nlp()(text), 0)
+    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    shown = {text[shown_start(sentence, c) : shown_end(sentence, c)] for c in candidates(sentence)}
+    assert "four" in shown  # "how many valves": four, not "four-valve"
+    assert "Afrikaans" in shown  # "which language": not "Afrikaans-speaking"

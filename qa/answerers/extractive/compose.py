@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 from functools import cache
 
 from qa.answer import Draft, Evidence
@@ -77,9 +78,13 @@ def _figure(sentence: Sentence, cand: Candidate) -> str | None:
 def shown_start(sentence: Sentence, cand: Candidate) -> int:
     """Where a span's text starts in a reply: a determiner the parse makes part of the span's
     number ("a" in "a million", a quantmod) is shown with it, though candidates trim
-    determiners off; otherwise the span's own start."""
+    determiners off; so is the rest of a hyphenated name the span starts inside of;
+    otherwise the span's own start."""
     toks = sentence.tokens
-    before = toks[cand.first - 1] if cand.first > 0 else None
+    first = cand.first
+    while _joins(toks, first - 1, first):
+        first -= 2
+    before = toks[first - 1] if first > 0 else None
     if (
         before is not None
         and before[3] == "DET"
@@ -87,7 +92,36 @@ def shown_start(sentence: Sentence, cand: Candidate) -> int:
         and cand.start <= before[5] < cand.end
     ):
         return int(before[0])
-    return cand.start
+    return int(toks[first][0]) if first != cand.first else cand.start
+
+
+def shown_end(sentence: Sentence, cand: Candidate) -> int:
+    """Where a span's text ends in a reply: a name is never shown cut at a hyphen ("Yoon
+    Suk" of "Yoon Suk-yeol"), which the tagger splits into three tokens. Only the reply's
+    text widens: the fitted model reads the span as it is."""
+    toks = sentence.tokens
+    last = cand.last
+    while _joins(toks, last + 1, last):
+        last += 2
+    return int(toks[last][1]) if last != cand.last else cand.end
+
+
+def _joins(toks: list[list[Any]], i: int, inside: int) -> bool:
+    """Token i is a hyphen inside a name, and the span's edge is token `inside` beside it: a
+    proper noun, joined without spaces to a word that is not a verb or an adjective made of
+    one ("Suk-yeol", "Saint-Esprit"; not "Afrikaans-speaking", nor "four" of "four-valve",
+    an answer of its own)."""
+    outside = 2 * i - inside
+    if not (0 <= min(i, outside) and max(i, outside) < len(toks)) or toks[i][2] != "-":
+        return False
+    left, right = toks[min(inside, outside)], toks[max(inside, outside)]
+    return (
+        left[1] == toks[i][0]
+        and toks[i][1] == right[0]
+        and toks[inside][3] == "PROPN"
+        and toks[outside][3] not in {"VERB", "ADJ", "ADV", "AUX", "PUNCT"}
+        and str(toks[outside][2])[:1].isalnum()
+    )
 
 
 def _is_figure(cand: Candidate, sentence: Sentence) -> bool:
@@ -185,7 +219,7 @@ def _alternatives(
     if sentence_led(reading.question.qtype, model.sentence_types):
         return []
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
-    text_of = [_text(passages, s.hit, shown_start(s, c), c.end) for s, c in reading.spans]
+    text_of = [_text(passages, s.hit, shown_start(s, c), shown_end(s, c)) for s, c in reading.spans]
     if len(pick(reading, scores, best, model.set_margin, article_of, text_of)[0]) > 1:
         return []
     out = [best]
@@ -230,7 +264,7 @@ def _reply(
         said = _text(passages, sentence.hit, sentence.start, sentence.end)
         return Draft(f"{said} {cite(sentence)}", False, tuple(evidence), short=said)
     article_of = [passages[s.hit].article_id for s, _ in reading.spans]
-    text_of = [_text(passages, s.hit, shown_start(s, c), c.end) for s, c in reading.spans]
+    text_of = [_text(passages, s.hit, shown_start(s, c), shown_end(s, c)) for s, c in reading.spans]
     chosen, differ = (
         ([best], False)
         if alone
