@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 from functools import cache
+from typing import Any
 
 from qa.answer import Draft, Evidence
 from qa.answerers.extractive.candidates import Candidate
@@ -112,7 +112,7 @@ def _joins(toks: list[list[Any]], i: int, inside: int) -> bool:
     one ("Suk-yeol", "Saint-Esprit"; not "Afrikaans-speaking", nor "four" of "four-valve",
     an answer of its own)."""
     outside = 2 * i - inside
-    if not (0 <= min(i, outside) and max(i, outside) < len(toks)) or toks[i][2] != "-":
+    if not (min(i, outside) >= 0 and max(i, outside) < len(toks)) or toks[i][2] != "-":
         return False
     left, right = toks[min(inside, outside)], toks[max(inside, outside)]
     return (
