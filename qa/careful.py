@@ -263,13 +263,24 @@ def check_answer(
     if target is None:
         return Check("skipped", "The fast answer abstained with no candidate answer to check.")
     if check_inputs(answer) is None:
-        return Check("skipped", "The fast answer cites no retrieved passage to check.")
+        return Check("skipped", _unchecked(target))
     condensed = _condensed(answer.question, history, verifier)
     check = _check(answer, target, verifier, cut, condensed)
     if not condensed:
         return check
     said = f"{check.reason} The model was asked the follow-up as {condensed!r}."
     return dataclasses.replace(check, asked=condensed, reason=said)
+
+
+def _unchecked(target: Answer) -> str:
+    """Why an answer with no retrieved passage to check is left as it is."""
+    if target.citations:
+        # The extractive answerer's byline or outlet: a line of the article no passage holds.
+        return (
+            "The answer quotes a line of the article that no retrieved passage holds (such as "
+            "its byline), so there is no passage to check it against; it stays as it is."
+        )
+    return "The fast answer cites no retrieved passage to check."
 
 
 def _condensed(

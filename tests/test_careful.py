@@ -199,6 +199,8 @@ def test_nothing_to_check_is_skipped_without_asking(fast: Answer) -> None:
     check = check_answer(fast, lambda: fake, CUT)
     assert check.outcome == "skipped" and fake.asked == []
     assert apply_check(fast, check).text == fast.text
+    # A line of the article outside every passage (a byline) is said to be one.
+    assert ("no retrieved passage holds" in check.reason) == bool(fast.citations)
 
 
 def test_the_checked_passage_is_the_one_holding_the_first_citation() -> None:
