@@ -23,6 +23,7 @@ from qa.citations import MARKER
         ("Who wrote the article about the harbour fees?", "author"),
         ("Who is the author of the piece on the new pier?", "author"),
         ("What is the name of the reporter who wrote the story?", "author"),
+        ("By whom was the article written?", "author"),
         ("Which outlet published the article about the harbour fees?", "outlet"),
         ("In which publication did the story appear?", "outlet"),
         ("Who wrote the treaty?", None),  # names no text: a question about the news
@@ -53,6 +54,14 @@ BRIDGE = (
 )
 
 
+FERRY = (
+    "Island ferry adds a second daily sailing\n"
+    "The island ferry will sail twice a day from May. Tickets go on sale in April at the "
+    "harbour office.\n"
+    "Written by: Tomas Reyne\n"
+)
+
+
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Assistant:
     root = tmp_path_factory.mktemp("byline")
@@ -60,6 +69,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Assist
     corpus.mkdir()
     (corpus / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
     (corpus / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    (corpus / "ferry.txt").write_text(FERRY, encoding="utf-8")
     (corpus / "catalog.json").write_text(
         json.dumps({"harbour.txt": {"outlet": "Dunmore Tidings"}}), encoding="utf-8"
     )
@@ -103,3 +113,15 @@ def test_a_question_about_the_news_is_answered_from_the_text(assistant: Assistan
     assert not answer.abstained
     assert "Pike" in _lead(answer.text), answer.text
     assert "Ilse Varga" not in answer.text
+
+
+@pytest.mark.slow
+def test_a_question_naming_no_article_gets_each_articles_byline_with_its_title(
+    assistant: Assistant,
+) -> None:
+    answer = assistant.ask("Who is the author?")
+    assert not answer.abstained
+    assert "Ilse Varga [" in answer.text and "(Harbour fees rise" in answer.text
+    assert "Tomas Reyne [" in answer.text and "(Island ferry adds" in answer.text
+    quotes = {c.quote for c in answer.citations}
+    assert quotes == {"By Ilse Varga", "Written by: Tomas Reyne"}

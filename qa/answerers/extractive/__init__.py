@@ -67,10 +67,10 @@ class ExtractiveAnswerer:
         snap = self._resources.snapshot()
         parsed = reader.question(query)
         asked = asked_about(parsed)
-        if asked is not None and passages:
+        if asked is not None:
             # About the article the question names (its passages come first), not the news.
-            article = passages[0].article_id
-            return byline_reply(asked, article, snap.articles[article])
+            ids = [p.article_id for p in passages]
+            return byline_reply(asked, parsed, ids, snap.articles)
         qvec = self._resources.embedder().embed_query(query)
         reading = reader.read(snap, parsed, qvec, passages)
         return compose(reading, model, passages)
