@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from qa.answer import Draft, Evidence
+from qa.answerers.extractive.compose import ABSTAIN, short_title
 from qa.answerers.extractive.reading import Question
 
 Field = Literal["author", "outlet"]
 
-ABSTAIN = "The articles don't say."
 _TEXTS = frozenset({"article", "piece", "story", "post", "column", "editorial", "blog"})
 _WRITE = frozenset({"write", "author", "pen"})
 _WRITERS = frozenset({"author", "writer", "byline", "reporter", "journalist", "correspondent"})
@@ -82,7 +82,7 @@ def byline_reply(
     if not each:
         return Draft(ABSTAIN, True, ())
     items = [
-        f"{said} [{n}] ({_short(str(articles[i].get('title', i)))})"
+        f"{said} [{n}] ({short_title(str(articles[i].get('title', i)))})"
         for n, (i, (said, _, _)) in enumerate(each, 1)
     ]
     return Draft(
@@ -115,8 +115,3 @@ def given(
     line = text[start:end].strip()
     start += text[start:end].index(line[:1]) if line else 0
     return str(value), Evidence(article_id, start, start + len(line), 1.0), line
-
-
-def _short(title: str, words: int = 8) -> str:
-    parts = title.split()
-    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")

@@ -276,7 +276,7 @@ def _reply(
         s, _ = reading.spans[i]
         item = f"{text_of[i]} {cite(s)}"
         if differ:
-            item += f" ({_short(passages[s.hit].title)})"
+            item += f" ({short_title(passages[s.hit].title)})"
         items.append(item)
     lead = "; ".join(items)
     lead = lead[:1].upper() + lead[1:]
@@ -312,6 +312,7 @@ def _text(passages: Sequence[Hit], hit: int, start: int, end: int) -> str:
     return _quote(h.text[start - h.start : end - h.start])
 
 
-def _short(title: str, words: int = 8) -> str:
+def short_title(title: str, words: int = 8) -> str:
+    """A title's first words, to name an article beside an answer."""
     parts = title.split()
     return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
