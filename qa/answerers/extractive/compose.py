@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from qa.answer import Draft, Evidence
+from qa.answerers.extractive.acronym import expand
 from qa.answerers.extractive.candidates import Candidate
 from qa.answerers.extractive.define import describe
 from qa.answerers.extractive.features import question_features
@@ -183,6 +184,13 @@ def compose(reading: Reading, model: AnswererModel, passages: Sequence[Hit]) -> 
     """The reply. When the fitted gate abstains on a span, the draft carries the reply that
     span would give (`unabstained`, for careful mode's check). A definitional question ("Who
     is X?") that a sentence answers with a description of X gets that description."""
+    if reading.question.expands:
+        try:
+            return _spelled_out(reading, passages)
+        except LookupError:
+            # No sentence read spells it out: a span the model was never fitted to choose
+            # for such a question ("USA" for "What is NATO short for?") would be a guess.
+            return Draft(ABSTAIN, True, ())
     if reading.question.defined:
         try:
             return _described(reading, passages)
@@ -304,6 +312,23 @@ def _described(reading: Reading, passages: Sequence[Hit]) -> Draft:
     quote = _text(passages, sentence.hit, sentence.start, sentence.end)
     ev = Evidence(passages[sentence.hit].article_id, sentence.start, sentence.end, 1.0)
     return Draft(f"{said[:1].upper()}{said[1:]} [1]. {quote} [1]", False, (ev,), short=said)
+
+
+def _spelled_out(reading: Reading, passages: Sequence[Hit]) -> Draft:
+    """The name an abbreviation stands for, then its sentence ("Korean People's Army [1].
+    ... the Korean People's Army (KPA) is ... [1]"); LookupError when no sentence read
+    spells it out beside it."""
+
+    def word(sentence: Sentence, i: int) -> str:
+        t = sentence.tokens[i]
+        return _text(passages, sentence.hit, int(t[0]), int(t[1]))
+
+    sentence, first, last = expand(reading.sentences, reading.question.expands, word)
+    toks = sentence.tokens
+    said = _text(passages, sentence.hit, toks[first][0], toks[last][1])
+    quote = _text(passages, sentence.hit, sentence.start, sentence.end)
+    ev = Evidence(passages[sentence.hit].article_id, sentence.start, sentence.end, 1.0)
+    return Draft(f"{said} [1]. {quote} [1]", False, (ev,), short=said)
 
 
 def _text(passages: Sequence[Hit], hit: int, start: int, end: int) -> str:

@@ -37,6 +37,9 @@ class Question:
     # "Who is Ilse Varga?": the name the question asks to be described, as the lemmas
     # of its words; () for every other question (see define.py).
     defined: tuple[str, ...] = ()
+    # "What does the KPA stand for?": the abbreviation to spell out, as written; "" for
+    # every other question (see acronym.py).
+    expands: str = ""
 
 
 def parse_question(doc: Any) -> Question:
@@ -104,7 +107,23 @@ def parse_question(doc: Any) -> Question:
         stems=frozenset(stem(t.lower_) for t in tokens if t.is_alpha),
         acronyms=frozenset(t.lower_ for t in tokens if t.is_alpha and t.is_upper and len(t) > 1),
         defined=_defined(tokens),
+        expands=_expands(tokens, qtype, root),
     )
+
+
+# What a question asking to spell an abbreviation out says: "What does X stand for?", "What
+# is X short for?", "What does the abbreviation X mean?" (English, not any corpus's words).
+_SPELL_OUT = frozenset({"abbreviation", "acronym", "initialism", "short"})
+
+
+def _expands(tokens: Sequence[Any], qtype: str, root: str) -> str:
+    """The one abbreviation (a word in capitals) a "what" question asks to spell out."""
+    if qtype != "what":
+        return ""
+    if root not in {"stand", "mean"} and not {t.lemma_.lower() for t in tokens} & _SPELL_OUT:
+        return ""
+    caps = [t.text for t in tokens if t.is_alpha and t.is_upper and 2 <= len(t.text) <= 8]
+    return caps[0] if len(caps) == 1 else ""
 
 
 def _defined(tokens: Sequence[Any]) -> tuple[str, ...]:
