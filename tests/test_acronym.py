@@ -59,6 +59,7 @@ def _sentence(text: str) -> tuple[Sentence, Any]:
             "Council of Harbour Masters",
         ),
         ("The Dunmore Pilots’ Association (DPA) agreed.", "DPA", "Dunmore Pilots’ Association"),
+        ("It joined the Front Islamique de Salut (FIS) early.", "FIS", "Front Islamique de Salut"),
         ("The VMI said so on Monday.", "VMI", None),  # never spelled out
         ("The harbour team (VMI) said so.", "VMI", None),  # words that do not spell it
     ],

@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable
 from qa.answerers.extractive.reading import Sentence
 
 MAX_WORDS = 10  # the most words a spelled-out name may have
-# Words a name's initials leave out: English function words, and a possessive's "'s".
+# Words a name's initials leave out: English function words, the particles of names in other
+# languages ("Front Islamique de Salut"), and a possessive's "'s".
 _SMALL = frozenset(
-    {"of", "for", "and", "the", "in", "on", "at", "to", "'s", "’s", "'", "’", "&", "-"}
+    {"of", "for", "and", "the", "in", "on", "at", "to", "de", "du", "des", "la", "le", "von"}
+    | {"van", "der", "di", "da", "'s", "’s", "'", "’", "&", "-"}
 )
 
 Word = Callable[[Sentence, int], str]  # the text of a sentence's token i, as written
