@@ -23,6 +23,8 @@ from qa.citations import MARKER
         ("What does the VMI stand for?", "VMI"),
         ("What is VMI short for?", "VMI"),
         ("What does the abbreviation VMI mean?", "VMI"),
+        ("What is the full name of the VMI?", "VMI"),
+        ("What does VMI refer to?", "VMI"),
         ("What did the VMI say about the harbour?", ""),  # about it, not its name
         ("Who founded the VMI?", ""),
         ("What does the VMI stand for, and the CHM?", ""),  # which one is meant

@@ -112,15 +112,17 @@ def parse_question(doc: Any) -> Question:
 
 
 # What a question asking to spell an abbreviation out says: "What does X stand for?", "What
-# is X short for?", "What does the abbreviation X mean?" (English, not any corpus's words).
-_SPELL_OUT = frozenset({"abbreviation", "acronym", "initialism", "short"})
+# is X short for?", "What does the abbreviation X mean?", "What is the full name of X?",
+# "What does X refer to?" (English, not any corpus's words).
+_SPELL_OUT = frozenset({"abbreviation", "acronym", "initialism", "short", "full"})
+_SPELL_VERBS = frozenset({"stand", "mean", "refer"})
 
 
 def _expands(tokens: Sequence[Any], qtype: str, root: str) -> str:
     """The one abbreviation (a word in capitals) a "what" question asks to spell out."""
     if qtype != "what":
         return ""
-    if root not in {"stand", "mean"} and not {t.lemma_.lower() for t in tokens} & _SPELL_OUT:
+    if root not in _SPELL_VERBS and not {t.lemma_.lower() for t in tokens} & _SPELL_OUT:
         return ""
     caps = [t.text for t in tokens if t.is_alpha and t.is_upper and 2 <= len(t.text) <= 8]
     return caps[0] if len(caps) == 1 else ""
