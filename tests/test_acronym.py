@@ -62,6 +62,13 @@ def _sentence(text: str) -> tuple[Sentence, Any]:
         ),
         ("The Dunmore Pilots’ Association (DPA) agreed.", "DPA", "Dunmore Pilots’ Association"),
         ("It joined the Front Islamique de Salut (FIS) early.", "FIS", "Front Islamique de Salut"),
+        (
+            "Its rival was the FIS or Front Islamique de Salut in Algeria.",
+            "FIS",
+            "Front Islamique de Salut",
+        ),
+        ("The Velmar Maritime Institute, or VMI, spoke.", "VMI", "Velmar Maritime Institute"),
+        ("The VMI or the harbour team said so.", "VMI", None),
         ("The VMI said so on Monday.", "VMI", None),  # never spelled out
         ("The harbour team (VMI) said so.", "VMI", None),  # words that do not spell it
     ],

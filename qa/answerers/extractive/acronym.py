@@ -1,6 +1,7 @@
 """Questions that ask what an abbreviation stands for ("What does the KPA stand for?"): the
 answer is the name the text spells it out as, where it introduces the abbreviation in
-brackets, "the Korean People's Army (KPA)" or "the KPA (Korean People's Army)".
+brackets, "the Korean People's Army (KPA)" or "the KPA (Korean People's Army)", or with "or",
+"the FIS or Front Islamique de Salut".
 
 The fitting data asks almost no such questions, so the span model has not learned what
 answers them; news readers ask them often, and the text says it directly, whatever the
@@ -48,7 +49,17 @@ def expand_in(sentence: Sentence, acronym: str, word: Word) -> tuple[int, int] |
         # "the KPA (Korean People's Army)": the name starts just after it.
         if i + 2 < n and word(sentence, i + 1) == "(":
             found = _spelled(sentence, acronym, word, i + 2, 1)
-            if found is not None and word(sentence, found[1] + 1) == ")":
+            if found is not None and found[1] + 1 < n and word(sentence, found[1] + 1) == ")":
+                return found
+        # "the FIS or Front Islamique de Salut", "the Korean People's Army, or KPA,"
+        if i + 2 < n and word(sentence, i + 1) == "or":
+            found = _spelled(sentence, acronym, word, i + 2, 1)
+            if found is not None:
+                return found
+        if i > 1 and word(sentence, i - 1) == "or":
+            before = i - 3 if word(sentence, i - 2) == "," else i - 2
+            found = _spelled(sentence, acronym, word, before, -1)
+            if found is not None:
                 return found
     return None
 
