@@ -7,7 +7,9 @@ passages' candidates. `qa fit` makes the model file; `model.json` beside this mo
 packaged one, and `QA_EXTRACTIVE_MODEL` points at another. Nothing in it is written for
 any corpus: which spans answer which questions, and when to abstain, is what the fit learns.
 A question about the article itself (who wrote it, which outlet published it) is answered
-from the metadata `qa index` lifted (byline.py).
+from the metadata `qa index` lifted (byline.py); "Who is X?" and "What does X stand for?",
+which the fitting data hardly asks, from what the parse of a sentence says (define.py,
+acronym.py).
 """
 
 from __future__ import annotations
