@@ -27,6 +27,8 @@ from qa.citations import MARKER
         ("What does VMI refer to?", "VMI"),
         ("What did the VMI say about the harbour?", ""),  # about it, not its name
         ("Who founded the VMI?", ""),
+        ("What does the VMI stand to gain from the study?", ""),  # "stand to gain"
+        ("What does the VMI report mean for the harbour?", ""),
         ("What does the VMI stand for, and the CHM?", ""),  # which one is meant
     ],
 )

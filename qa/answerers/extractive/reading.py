@@ -116,6 +116,10 @@ def parse_question(doc: Any) -> Question:
 # "What does X refer to?" (English, not any corpus's words).
 _SPELL_OUT = frozenset({"abbreviation", "acronym", "initialism", "short", "full"})
 _SPELL_VERBS = frozenset({"stand", "mean", "refer"})
+# Every other word such a question may have: "What is the full form of X?", "What do the
+# letters X mean?". A word beyond these asks something else ("What does the US stand to
+# gain?", "What does NATO mean for Ukraine?").
+_SPELL_WORDS = _SPELL_OUT | _SPELL_VERBS | {"name", "form", "letter", "term", "word"}
 
 
 def _expands(tokens: Sequence[Any], qtype: str, root: str) -> str:
@@ -124,8 +128,15 @@ def _expands(tokens: Sequence[Any], qtype: str, root: str) -> str:
         return ""
     if root not in _SPELL_VERBS and not {t.lemma_.lower() for t in tokens} & _SPELL_OUT:
         return ""
-    caps = [t.text for t in tokens if t.is_alpha and t.is_upper and 2 <= len(t.text) <= 8]
-    return caps[0] if len(caps) == 1 else ""
+    caps = [t for t in tokens if t.is_alpha and t.is_upper and 2 <= len(t.text) <= 8]
+    if len(caps) != 1:
+        return ""
+    others = [
+        t.lemma_.lower()
+        for t in tokens
+        if t.pos_ in _CONTENT_POS and not t.is_stop and t.i != caps[0].i and t.is_alpha
+    ]
+    return caps[0].text if all(w in _SPELL_WORDS for w in others) else ""
 
 
 def _defined(tokens: Sequence[Any]) -> tuple[str, ...]:
