@@ -2,8 +2,9 @@
 article on the bridge closure") are answered from that article only.
 
 An article is picked by its outlet or author named in the question, or by a described
-article ("the Pentagon article", "the piece about ...") whose words all occur in exactly one
-title. Anything less certain leaves the question unscoped: a wrong scope would hide the answer.
+article ("the Pentagon article", "the piece about ...", "the Herald article") whose words all
+occur in exactly one article's title, outlet and author. Anything less certain leaves the
+question unscoped: a wrong scope would hide the answer.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from typing import Any
 
 from index import terms
 
-_DESCRIBED = re.compile(
-    r"\b(?:the|this|that)\s+((?:[\w’'\-]+\s+){1,5}?)(?:article|piece|story|report|post)\b"
-    r"|\b(?:article|piece|story|report|post)\s+(?:on|about|headlined|titled|called)\s+"
-    r"((?:[\w’'\-]+\s*){1,8})",
-    re.I,
+# "the Pentagon article" (words before the noun), "the article about ..." (words after it).
+# Both are tried, the words after first: "the outlet that published the article headlined
+# ..." is described by what follows the noun, not by what leads to it.
+_DESCRIBED = (
+    re.compile(
+        r"\b(?:article|piece|story|report|post)\s+(?:on|about|headlined|titled|called)\s+"
+        r"(?P<after>(?:[\w’'\-]+\s*){1,8})",
+        re.I,
+    ),
+    re.compile(
+        r"\b(?:the|this|that)\s+(?P<before>(?:[\w’'\-]+\s+){1,5}?)"
+        r"(?:article|piece|story|report|post)\b",
+        re.I,
+    ),
 )
 # A title quoted whole ("the piece headlined 'Storm floods the coast'"), however long: the
 # phrase runs to the closing quote, and every word of it must be in the title it names.
@@ -68,7 +78,12 @@ class ArticleRefs:
             for field in ("outlet", "author")
             if isinstance(value := art.get(field), str) and len(value) >= 4
         ]
-        self._titles = {aid: _stems(str(art.get("title", ""))) for aid, art in articles.items()}
+        # A described article may be named by a word of its outlet or author as well as of
+        # its title: "the Herald article", "the Holt piece".
+        self._titles = {
+            aid: _stems(" ".join(str(art.get(f) or "") for f in ("title", "outlet", "author")))
+            for aid, art in articles.items()
+        }
 
     def find(self, question: str) -> Reference | None:
         """The one article the question points at, or None."""
@@ -88,11 +103,11 @@ class ArticleRefs:
             matches = self._fitting(words) if words else []
             if len(matches) == 1:
                 return Reference(matches[0], q.group(0), "article")
-        for m in _DESCRIBED.finditer(question):
+        for m in (m for pattern in _DESCRIBED for m in pattern.finditer(question)):
             if any(a < m.end() and m.start() < b for a, b in quoted):
                 continue  # a quoted title no article has whole: not some other title's words
-            before = m.group(1) is not None
-            words = _stems_in_order(m.group(1) or m.group(2) or "")
+            before = "before" in m.re.groupindex
+            words = _stems_in_order(m.group("before" if before else "after"))
             # The description may run into the question ("the officials mentioned in the
             # Pentagon article", "the article on Russia's denial say about food"): the longest
             # run of words next to the noun that fits exactly one title wins.

@@ -21,6 +21,10 @@ ARTICLES = {
         ("According to the storm article, how many homes flooded?", "a.txt"),
         ("What does the article about the mayor's resignation say?", "b.txt"),
         ("What does the story on the budget row say about taxes?", "b.txt"),
+        ("Which publication is the Herald article from?", "a.txt"),  # a word of its outlet
+        ("What does the Holt piece say about taxes?", "b.txt"),  # of its author
+        # The words after the noun describe it, not those that lead to it.
+        ("Who owns the outlet that published the article headlined Storm floods the coast?", "a.txt"),
     ],
 )
 def test_a_question_that_names_one_article_is_scoped_to_it(question: str, article_id: str) -> None:
