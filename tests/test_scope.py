@@ -24,7 +24,10 @@ ARTICLES = {
         ("Which publication is the Herald article from?", "a.txt"),  # a word of its outlet
         ("What does the Holt piece say about taxes?", "b.txt"),  # of its author
         # The words after the noun describe it, not those that lead to it.
-        ("Who owns the outlet that published the article headlined Storm floods the coast?", "a.txt"),
+        (
+            "Who owns the outlet that published the article headlined Storm floods the coast?",
+            "a.txt",
+        ),
     ],
 )
 def test_a_question_that_names_one_article_is_scoped_to_it(question: str, article_id: str) -> None:
