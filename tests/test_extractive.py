@@ -783,8 +783,8 @@ def test_a_number_is_shown_with_the_determiner_that_is_part_of_it(
 @pytest.mark.parametrize(
     ("text", "whole"),
     [
-        ("South Korean President Yoon Suk-yeol spoke on Monday.", "Suk-yeol"),
-        ("Ukraine seeks support, while President Yoon Suk-yeol can divert attention.", "Suk-yeol"),
+        ("While chairman Oh Se-hoon can divert attention.", "Se-hoon"),
+        ("The harbour needs money, while Mayor Park Se-hoon can divert attention.", "Se-hoon"),
     ],
 )
 def test_a_reply_never_shows_part_of_a_hyphenated_name(text: str, whole: str) -> None:

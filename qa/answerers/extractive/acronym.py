@@ -1,7 +1,7 @@
-"""Questions that ask what an abbreviation stands for ("What does the KPA stand for?"): the
+"""Questions that ask what an abbreviation stands for ("What does the VMI stand for?"): the
 answer is the name the text spells it out as, where it introduces the abbreviation in
-brackets, "the Korean People's Army (KPA)" or "the KPA (Korean People's Army)", or with "or",
-"the FIS or Front Islamique de Salut".
+brackets, "the Velmar Maritime Institute (VMI)" or "the VMI (Velmar Maritime Institute)", or
+with "or", "the VMI or Velmar Maritime Institute".
 
 The fitting data asks almost no such questions, so the span model has not learned what
 answers them; news readers ask them often, and the text says it directly, whatever the
@@ -17,7 +17,7 @@ from qa.answerers.extractive.reading import Sentence
 
 MAX_WORDS = 10  # the most words a spelled-out name may have
 # Words a name's initials leave out: English function words, the particles of names in other
-# languages ("Front Islamique de Salut"), and a possessive's "'s".
+# languages ("Institut de la Mer"), and a possessive's "'s".
 _SMALL = frozenset(
     {"of", "for", "and", "the", "in", "on", "at", "to", "de", "du", "des", "la", "le", "von"}
     | {"van", "der", "di", "da", "'s", "’s", "'", "’", "&", "-"}
@@ -41,17 +41,17 @@ def expand_in(sentence: Sentence, acronym: str, word: Word) -> tuple[int, int] |
     for i in range(n):
         if word(sentence, i) != acronym:
             continue
-        # "the Korean People's Army (KPA)": the name ends just before the bracket.
+        # "the Velmar Maritime Institute (VMI)": the name ends just before the bracket.
         if 1 < i < n - 1 and word(sentence, i - 1) == "(" and word(sentence, i + 1) == ")":
             found = _spelled(sentence, acronym, word, i - 2, -1)
             if found is not None:
                 return found
-        # "the KPA (Korean People's Army)": the name starts just after it.
+        # "the VMI (Velmar Maritime Institute)": the name starts just after it.
         if i + 2 < n and word(sentence, i + 1) == "(":
             found = _spelled(sentence, acronym, word, i + 2, 1)
             if found is not None and found[1] + 1 < n and word(sentence, found[1] + 1) == ")":
                 return found
-        # "the FIS or Front Islamique de Salut", "the Korean People's Army, or KPA,"
+        # "the VMI or Velmar Maritime Institute", "the Velmar Maritime Institute, or VMI,"
         if i + 2 < n and word(sentence, i + 1) == "or":
             found = _spelled(sentence, acronym, word, i + 2, 1)
             if found is not None:
@@ -73,12 +73,10 @@ def _spelled(
     i, matched, used = start, 0, 0
     while matched < len(letters) and 0 <= i < len(sentence.tokens) and used < MAX_WORDS:
         text = word(sentence, i)
-        if text.lower() in _SMALL:
-            pass
-        elif text[:1].isupper() and text[:1] == letters[matched]:
+        if text.lower() not in _SMALL:
+            if text[:1] != letters[matched]:
+                return None
             matched += 1
-        else:
-            return None
         used += 1
         i += step
     if matched < len(letters):

@@ -52,7 +52,7 @@ def asked_about(question: Question) -> Field | None:
 
 
 def names_an_article(question: Question) -> bool:
-    """The question says which article it means ("the article about Russia's denial"): it
+    """The question says which article it means ("the article about the bridge closure"): it
     has words of its own beside those asking for a byline or an outlet."""
     asking = _TEXTS | _WRITE | _WRITERS | _PUBLISH | _OUTLETS | _IS | {"name"}
     return any(w not in asking for w in question.content)

@@ -83,7 +83,7 @@ def shown_start(sentence: Sentence, cand: Candidate) -> int:
     otherwise the span's own start."""
     toks = sentence.tokens
     first = cand.first
-    while _joins(toks, first - 1, first):
+    while _joins(toks, first - 1):
         first -= 2
     before = toks[first - 1] if first > 0 else None
     if (
@@ -97,31 +97,30 @@ def shown_start(sentence: Sentence, cand: Candidate) -> int:
 
 
 def shown_end(sentence: Sentence, cand: Candidate) -> int:
-    """Where a span's text ends in a reply: a name is never shown cut at a hyphen ("Yoon
-    Suk" of "Yoon Suk-yeol"), which the tagger splits into three tokens. Only the reply's
+    """Where a span's text ends in a reply: a name is never shown cut at a hyphen ("Anne" of
+    "Anne-Marie Holt"), which the tagger splits into three tokens. Only the reply's
     text widens: the fitted model reads the span as it is."""
     toks = sentence.tokens
     last = cand.last
-    while _joins(toks, last + 1, last):
+    while _joins(toks, last + 1):
         last += 2
     return int(toks[last][1]) if last != cand.last else cand.end
 
 
-def _joins(toks: list[list[Any]], i: int, inside: int) -> bool:
-    """Token i is a hyphen inside a name, and the span's edge is token `inside` beside it: a
-    proper noun, joined without spaces to a word that is not a verb or an adjective made of
-    one ("Suk-yeol", "Saint-Esprit"; not "Afrikaans-speaking", nor "four" of "four-valve",
-    an answer of its own)."""
-    outside = 2 * i - inside
-    if not (min(i, outside) >= 0 and max(i, outside) < len(toks)) or toks[i][2] != "-":
+def _joins(toks: list[list[Any]], i: int) -> bool:
+    """Token i is a hyphen inside a name: it touches the words on either side, one of them a
+    proper noun and neither a verb or an adjective ("Anne-Marie", "Se-hoon"; not
+    "Afrikaans-speaking", nor "four" of "four-valve", an answer of its own)."""
+    if not 0 < i < len(toks) - 1 or toks[i][2] != "-":
         return False
-    left, right = toks[min(inside, outside)], toks[max(inside, outside)]
+    left, right = toks[i - 1], toks[i + 1]
     return (
         left[1] == toks[i][0]
         and toks[i][1] == right[0]
-        and toks[inside][3] == "PROPN"
-        and toks[outside][3] not in {"VERB", "ADJ", "ADV", "AUX", "PUNCT"}
-        and str(toks[outside][2])[:1].isalnum()
+        and "PROPN" in {left[3], right[3]}
+        and not {left[3], right[3]} & {"VERB", "ADJ", "ADV", "AUX", "PUNCT"}
+        and str(left[2])[-1:].isalnum()
+        and str(right[2])[:1].isalnum()
     )
 
 
@@ -315,8 +314,8 @@ def _described(reading: Reading, passages: Sequence[Hit]) -> Draft:
 
 
 def _spelled_out(reading: Reading, passages: Sequence[Hit]) -> Draft:
-    """The name an abbreviation stands for, then its sentence ("Korean People's Army [1].
-    ... the Korean People's Army (KPA) is ... [1]"); LookupError when no sentence read
+    """The name an abbreviation stands for, then its sentence ("Velmar Maritime Institute
+    [1]. ... the Velmar Maritime Institute (VMI) found ... [1]"); LookupError when no sentence read
     spells it out beside it."""
 
     def word(sentence: Sentence, i: int) -> str:

@@ -37,7 +37,7 @@ class Question:
     # "Who is Ilse Varga?": the name the question asks to be described, as the lemmas
     # of its words; () for every other question (see define.py).
     defined: tuple[str, ...] = ()
-    # "What does the KPA stand for?": the abbreviation to spell out, as written; "" for
+    # "What does the VMI stand for?": the abbreviation to spell out, as written; "" for
     # every other question (see acronym.py).
     expands: str = ""
 
@@ -118,7 +118,7 @@ _SPELL_OUT = frozenset({"abbreviation", "acronym", "initialism", "short", "full"
 _SPELL_VERBS = frozenset({"stand", "mean", "refer"})
 # Every other word such a question may have: "What is the full form of X?", "What do the
 # letters X mean?". A word beyond these asks something else ("What does the US stand to
-# gain?", "What does NATO mean for Ukraine?").
+# gain?", "What does the VMI report mean for the harbour?").
 _SPELL_WORDS = _SPELL_OUT | _SPELL_VERBS | {"name", "form", "letter", "term", "word"}
 
 
