@@ -44,10 +44,25 @@ def _root(tokens: list[list[Any]], first: int, last: int) -> int:
     return last
 
 
+def _bracketed(tokens: list[list[Any]]) -> list[bool]:
+    """Which tokens are square brackets or lie between them. Square brackets hold what an
+    editor put in ("[citation needed]", "[update]") or left to fill ("[date]"), never the
+    text's own statement: no span touching them is a candidate."""
+    out, depth = [], 0
+    for t in tokens:
+        if t[2] == "[":
+            depth += 1
+        out.append(depth > 0)
+        if t[2] == "]" and depth:
+            depth -= 1
+    return out
+
+
 def candidates(sentence: Sentence) -> list[Candidate]:
     toks = sentence.tokens
     if not toks:
         return []
+    editorial = _bracketed(toks)
     at = {t[0]: i for i, t in enumerate(toks)}
     ends = {t[1]: i for i, t in enumerate(toks)}
     spans: dict[tuple[int, int], tuple[str, str]] = {}
@@ -74,6 +89,8 @@ def candidates(sentence: Sentence) -> list[Candidate]:
             return
         if not any(ch.isalnum() for t in toks[first : last + 1] for ch in str(t[2])):
             return  # dashes, symbols: nothing a reply could state
+        if any(editorial[first : last + 1]):
+            return
         key = (first, last)
         if key in spans and spans[key][0] == "ent":
             return

@@ -92,8 +92,6 @@ def candidate_features(
         "c_allstemq": float(bool(stemmed) and all(stemmed)),
         # The initials of its names spell a word of the question: "what does NATO stand for"
         "c_acro": float(len(names) > 1 and "".join(n[0] for n in names) in question.acronyms),
-        # Inside square brackets: an editor's note or placeholder ("[date]"), not the text
-        "c_bracket": float(_bracketed(toks, cand.first, cand.last)),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
@@ -125,13 +123,6 @@ def candidate_features(
         f[f"wn={w}|lab={cand.label}"] = 1.0
         f[f"wn={w}|pos={root[3]}"] = 1.0
     return f
-
-
-def _bracketed(toks: list[list[object]], first: int, last: int) -> bool:
-    """The tokens first..last lie between a "[" and the "]" that closes it."""
-    before = next((t[2] for t in reversed(toks[:first]) if t[2] in {"[", "]"}), None)
-    after = next((t[2] for t in toks[last + 1 :] if t[2] in {"[", "]"}), None)
-    return before == "[" and after == "]"
 
 
 def _path(toks: list[list[object]], at: dict[object, int], root: int, anchor: str) -> str:
