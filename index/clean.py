@@ -1,5 +1,8 @@
 """Stage 2: find the content lines of an article, drop web boilerplate, lift metadata.
 
+A content block is a line, or in hard-wrapped text (plain text or Markdown broken at ~80
+characters) the lines of one paragraph: a sentence broken over two lines stays one sentence.
+
 Cleaning never rewrites the article: it returns spans into the original text, so every
 later offset still points into the file. Unicode/whitespace normalisation is applied to
 the *keys* used for matching and embedding (`normalize`), not to the stored text.
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 from index.load import Article
 
@@ -35,6 +39,14 @@ _BYLINE = re.compile(
     r"(?i:by)\s+(?P<name>[A-Z][\w.'’-]*(?:,?\s+(?:(?:and|&)\s+)?[A-Z][\w.'’-]*){0,5})"
 )
 _MD_HEADING = re.compile(r"#{1,6}\s+")
+# Hard-wrapped text (see `wrap_width`): lines wrapped at most this wide, a line counting as
+# filled when it reaches this share of the width, and enough lines running on.
+_MAX_WRAP = 100
+_FULL_LINE = 0.6
+_RUN_ON_SHARE = 0.3
+_MIN_WRAPPED_LINES = 5
+# A line that starts a block of its own: a Markdown heading, a list item, a quote, a table row.
+_BLOCK_START = re.compile(r"(?:#{1,6}\s|[*+>|-]\s|\d{1,3}[.)]\s)")
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ class CleanArticle:
     title: str
     author: str | None
     author_span: Span | None  # the line naming the author, kept out of the content
-    blocks: tuple[Span, ...]  # content lines, in order, as offsets into `text`
+    blocks: tuple[Span, ...]  # content blocks, in order, as offsets into `text`
     dropped: tuple[Span, ...]  # boilerplate and metadata lines
 
 
@@ -64,16 +76,51 @@ def _is_headline(line: str) -> bool:
     return 2 <= len(words) <= 25 and not line.rstrip().endswith((".", "?", "!", ":", ",", ";"))
 
 
+def wrap_width(lines: list[str]) -> int | None:
+    """The width a hard-wrapped text was wrapped at (plain text and Markdown broken into lines
+    of at most ~80 characters, a paragraph running over several lines); None when lines are
+    paragraphs, as in most web and news text. Wrapped: the longest lines (the 90th percentile)
+    are at most `_MAX_WRAP` characters, and a good share of lines run on into the next."""
+    lengths = [len(line.rstrip()) for line in lines if line.strip()]
+    if len(lengths) < _MIN_WRAPPED_LINES:
+        return None
+    width = sorted(lengths)[int(0.9 * (len(lengths) - 1))]
+    if width > _MAX_WRAP:
+        return None
+    run_on = sum(
+        1
+        for line, after in pairwise(lines)
+        if after.strip() and len(line.rstrip()) >= _FULL_LINE * width
+    )
+    return width if run_on >= _RUN_ON_SHARE * len(lengths) else None
+
+
+def _runs_on(previous: str, line: str, width: int) -> bool:
+    """In hard-wrapped text, `line` continues the paragraph `previous` (the line just above
+    it) broke off: `previous` was filled to the width and is no heading, and `line` starts
+    no block of its own (a list item, a quote) and is no rule."""
+    return (
+        len(previous) >= _FULL_LINE * width
+        and not _MD_HEADING.match(previous)
+        and not _BLOCK_START.match(line)
+        and any(ch.isalnum() for ch in line)
+    )
+
+
 def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
     blocks: list[Span] = []
     dropped: list[Span] = []
     author: str | None = None
     author_span: Span | None = None
     pos = 0
-    for raw_line in article.text.split("\n"):
+    lines = article.text.split("\n")
+    width = wrap_width(lines)
+    previous = ""  # the content line just above, "" after a blank or dropped line
+    for raw_line in lines:
         line_start, pos = pos, pos + len(raw_line) + 1
         stripped = raw_line.strip()
         if not stripped:
+            previous = ""
             continue
         start = line_start + raw_line.index(stripped[0])
         span = Span(start, start + len(stripped))
@@ -81,12 +128,19 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
         match = _AUTHOR.fullmatch(flat) or _BYLINE.fullmatch(flat)
         if any(p.fullmatch(flat) for p in _BOILERPLATE):
             dropped.append(span)
-        elif match and author is None and len(match["name"].split()) <= 6:
+            previous = ""
+            continue
+        if match and author is None and len(match["name"].split()) <= 6:
             author = match["name"].strip()
             author_span = span
             dropped.append(span)
+            previous = ""
+            continue
+        if width and previous and blocks and _runs_on(previous, stripped, width):
+            blocks[-1] = Span(blocks[-1].start, span.end)  # one paragraph, over several lines
         else:
             blocks.append(span)
+        previous = stripped
     title = catalog_title
     if title is None and blocks:
         first = normalize(article.text[blocks[0].start : blocks[0].end])

@@ -88,6 +88,55 @@ def test_a_by_line_is_lifted_but_a_paragraph_opening_with_by_is_kept(tmp_path: P
     assert "By 1620 the harbour" in kept and "Ilse Varga" not in kept
 
 
+_WRAPPED = """Harbour Notes
+=============
+
+The harbour commission met on Tuesday to decide how the new pier would be
+paid for, and after a long debate it voted to raise the mooring fees by a
+tenth from the first of June. Ilse Varga, who chairs the commission, said
+the fees had not risen for nine years.
+
+Three options were weighed:
+ * Raising the mooring fees.  This was chosen, by a vote of five to
+   two, after the harbour master spoke for it at some length.
+ * A loan from the regional bank, which the treasurer turned down.
+
+The pier is expected to open in the spring of next year, if the weather
+allows the piling to start before the first autumn storms arrive.
+"""
+
+
+def test_hard_wrapped_paragraphs_are_one_block_and_sentences_are_whole(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text(_WRAPPED, encoding="utf-8")
+    art = load([tmp_path / "notes.txt"], 10**8).articles[0]
+    c = clean(art)
+    blocks = [art.text[b.start : b.end] for b in c.blocks]
+    assert c.title == "Harbour Notes"
+    # A sentence broken over lines is read whole; offsets still point into the file.
+    doc = dedupe([c])[0]
+    sentences = [normalize(art.text[s.start : s.end]) for s in doc.sentences]
+    assert (
+        "Ilse Varga, who chairs the commission, said the fees had not risen for nine years."
+        in sentences
+    )
+    assert any(s.startswith("This was chosen, by a vote of five to two,") for s in sentences)
+    # Headings, rules, a list's items and paragraphs stay apart.
+    assert "Three options were weighed:" in blocks
+    assert any(b.startswith("* A loan") for b in blocks)
+    assert not any("weighed" in b and "Raising" in b for b in blocks)
+    assert sum("pier is expected" in b for b in blocks) == 1
+
+
+def test_lines_that_are_paragraphs_are_not_joined() -> None:
+    # News text puts a paragraph on each line: nothing is joined, even short lines.
+    for path in SEED_FILES:
+        art = load([path], 10**8).articles[0]
+        lines = [line.strip() for line in art.text.split("\n") if line.strip()]
+        c = clean(art)
+        assert all("\n" not in art.text[b.start : b.end] for b in c.blocks)
+        assert len(c.blocks) + len(c.dropped) == len(lines)
+
+
 def test_titles_come_from_headlines_or_catalog() -> None:
     arts = {a.id: a for a in load([SEEDS], 10**8).articles}
     assert clean(arts["001_a098e6d6fb83daf6.txt"]).title.startswith("North Korea sends troops")
