@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from qa.careful_fit import CAREFUL, FAST, GATED, JOINT, READING, REPLACING
+from qa.careful_fit import CAREFUL, FAST, GATED, JOINT, LEAVING, READING, REPLACING
 
 
 def write(results: dict[str, Any], analysis: dict[str, Any], out: Path) -> list[Path]:
@@ -80,14 +80,20 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
             if v.get(JOINT) is None
             else [row("careful, cut on p_no and the gate's probability", JOINT, s[CAREFUL])]
         ),
+        *([] if v.get(LEAVING) is None else [row(LEAVING, LEAVING, a["withheld"]["seconds"])]),
         "",
         f"The check ran on the {a['checked']} questions with a candidate answer; on them the AUC "
         f"of p_no for unanswerable is {a['auc_checked']:.3f} (bootstrap 95%: "
         f"{a['auc_checked_95'][0]:.3f}-{a['auc_checked_95'][1]:.3f}). Out of fold it changed "
         f"{a['changed_out_of_fold']} fast answers (an answer into an abstention, or the other "
         f"way). The check alone took {s['check']['p50']:.2f} / {s['check']['p95']:.2f} s "
-        f"(p50 / p95). The cut fitted on all {a['checked']} (qa/careful.json) is "
-        f"**{a['cut']}**.",
+        f"(p50 / p95). The cut fitted on all {a['checked']} is **{a['cut']}**"
+        + (
+            "."
+            if (a.get("withheld") or {"used": True})["used"]
+            else f" (qa/careful.json holds {a['withheld']['fit']['cut']:.4f}, fitted on the "
+            "questions the gate answered: see the last paragraph)."
+        ),
         "",
         "The alternative, checking only the answers the fast answerer's own gate lets through "
         "(its cut fitted the same way on those), scores HasAns F1 "
@@ -104,6 +110,7 @@ def report(meta: dict[str, Any], a: dict[str, Any]) -> str:
         *_replacing_lines(a),
         *_reading_lines(a),
         *_joint_lines(a),
+        *_withheld_lines(a),
         "![answered precision against coverage](curve.png)",
         "",
     ]
@@ -191,6 +198,30 @@ def _joint_lines(a: dict[str, Any]) -> list[str]:
             "**used** (qa/careful.json): the gain is above the sample's noise."
             if j["used"]
             else "**not used**: it is used only when the interval's lower end is above 0."
+        ),
+        "",
+    ]
+
+
+def _withheld_lines(a: dict[str, Any]) -> list[str]:
+    w = a.get("withheld")
+    if w is None or a["variants"].get(LEAVING) is None:
+        return []
+    fit = w["fit"]
+    return [
+        "Behind what is used above, careful mode also checks the candidate the fast answerer's "
+        f"gate withheld (on {w['withheld']} questions here) and gives it when borne out. Out "
+        f"of fold it gave {w['given_out_of_fold']} of them ({w['given_right']} right by F1 >= "
+        f"0.5, {w['given_unanswerable']} on unanswerable questions). Against leaving the "
+        "gate's abstentions as they are (every cut then fitted on the questions the gate "
+        f"answered: on all rows {fit['cut']:.4f}), its out-of-fold gain in overall F1 is "
+        f"{w['gain']:+.4f} (paired bootstrap 95%: {w['gain_95'][0]:+.4f} to "
+        f"{w['gain_95'][1]:+.4f}). It is "
+        + (
+            "**used** (qa/careful.json `withheld` true): the gain is above the sample's noise."
+            if w["used"]
+            else "**not used** (qa/careful.json `withheld` false, with the cuts fitted that "
+            "way): it is used only when the interval's lower end is above 0."
         ),
         "",
     ]

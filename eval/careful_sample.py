@@ -24,6 +24,7 @@ the model again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -37,7 +38,7 @@ from typing import Any
 from eval.squad import best_scores, lead
 from eval.verify_sample import prepare
 from index.settings import Settings
-from qa.careful_fit import CAREFUL, FAST, GATED, REPLACING, analyse, cut_file
+from qa.careful_fit import CAREFUL, FAST, GATED, LEAVING, READING, REPLACING, analyse, cut_file
 
 
 def evaluate(
@@ -52,10 +53,15 @@ def evaluate(
 ) -> dict[str, Any]:
     from qa.answer import Answer, Check, Checking
     from qa.assistant import Assistant
-    from qa.careful import check_inputs, short_answer, shown_passages
+    from qa.careful import check_inputs, load_cut, short_answer, shown_passages
 
     questions, scratch = prepare(settings, gold, corpus, workdir, n, seed, log)
-    assistant = Assistant(scratch)
+    # Every candidate is checked, those the fast gate withheld too, whatever the cut file in
+    # use says: whether careful mode should check those is what the fit decides from the rows.
+    every = workdir / "careful-every-candidate.json"
+    cut = dataclasses.replace(load_cut(settings.verify_cut), withheld=True)
+    every.write_text(json.dumps(cut.to_json(), indent=1) + "\n", encoding="utf-8")
+    assistant = Assistant(scratch.model_copy(update={"verify_cut": every}))
     t = time.perf_counter()
     verifier = assistant.verifier()  # the probe: a backend without logprobs stops here
     log(f"verifier ready on {verifier.where} in {time.perf_counter() - t:.1f} s")
@@ -197,17 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         paths.append(args.cut)
     v = analysis["variants"]
-    for name in (FAST, CAREFUL, GATED, REPLACING):
+    for name in (FAST, CAREFUL, GATED, REPLACING, READING, LEAVING):
         if v.get(name) is None:
             continue
         print(
             f"{name}: HasAns F1 {v[name]['HasAns_f1']}, NoAns {v[name]['NoAns']}, "
             f"F1 {v[name]['f1']}"
         )
-    print(
-        f"cut {analysis['cut']} (AUC {analysis['auc_checked']}); wrote "
-        + ", ".join(map(str, paths))
-    )
+    written = cut_file(results, analysis)["cut"]
+    print(f"cut {written} (AUC {analysis['auc_checked']}); wrote " + ", ".join(map(str, paths)))
     return 0
 
 

@@ -17,11 +17,11 @@ check of its own at or below `read_cut`, is given before anything else ("replace
 Otherwise it is kept. When the check cannot run (a dead backend, a timeout, no
 log-probabilities) the fast answer stays, with a notice: careful mode never loses an answer.
 
-The check decides for every question with a candidate answer, not only for those the fast
-answerer's own gate let through: when the gate abstained, the answer it withheld
-(`Answer.unabstained`) is checked, and given when the check passes it ("answered"). On the
-fitting sample that scored better than checking only the answers the gate let through (see
-eval/baseline/careful-sample/report.md).
+When the cut file's `withheld` is true, the check also decides the questions the fast
+answerer's own gate abstained on: the answer it withheld (`Answer.unabstained`) is checked,
+and given when the check passes it ("answered"). When it is false, a fast abstention stays as
+it is, unchecked ("skipped"): the fit keeps the check of withheld answers only when it gains
+beyond the sample's noise (see eval/baseline/careful-sample/report.md).
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ log = logging.getLogger(__name__)
 FORMAT = "newsqa-careful-cut/1"
 ABSTAIN = "The articles don't say."
 MAX_PASSAGES = 3  # cited passages shown to the verifier together
+LEFT = (
+    "The fast answer abstained, and careful mode leaves its abstentions as they are: on the "
+    "fitting sample, checking the answers the fast answerer withheld gained nothing beyond "
+    "noise (qa/careful.json)."
+)
 REFIT = (
     "refit it with `qa fit --careful RESULTS --out qa/careful.json` on the rows of "
     "`python -m eval.careful_sample` (see eval/README.md)"
@@ -88,6 +93,9 @@ class Cut:
     # most `read_cut`. Used only when the fit found it worth its calls.
     read: bool = False
     read_cut: float = 0.0
+    # The candidate a fast abstention withheld is checked, and given when borne out; False: a
+    # fast abstention stays as it is, unchecked (the fit's choice, see qa/careful_fit.py).
+    withheld: bool = True
 
     def for_answer(self, answer: Answer) -> float:
         """The cut p_no is compared with for this candidate answer."""
@@ -109,6 +117,7 @@ class Cut:
             "alternative_cut": self.alternative_p_no,
             "read": self.read,
             "read_cut": self.read_cut,
+            "withheld": self.withheld,
             **moving,
             **self.info,
         }
@@ -122,6 +131,7 @@ class Cut:
         alternative_cut = float(data.get("alternative_cut", 0.0))
         read = bool(data.get("read", False))
         read_cut = float(data.get("read_cut", 0.0))
+        withheld = bool(data.get("withheld", True))  # files from before: checked
         for name, value in (
             ("cut", cut),
             ("alternative_cut", alternative_cut),
@@ -135,7 +145,7 @@ class Cut:
         confidence_cut = None if moving is None else float(moving)
         confidence_slope = float(data.get("confidence_slope", 0.0))
         fields = {"format", "cut", "answerer", "alternatives", "alternative_cut"}
-        fields |= {"confidence_cut", "confidence_slope", "read", "read_cut"}
+        fields |= {"confidence_cut", "confidence_slope", "read", "read_cut", "withheld"}
         info = {k: v for k, v in data.items() if k not in fields}
         return cls(
             cut,
@@ -147,6 +157,7 @@ class Cut:
             confidence_slope,
             read,
             read_cut,
+            withheld,
         )
 
 
@@ -262,6 +273,8 @@ def check_answer(
     target = answer.unabstained if answer.abstained else answer
     if target is None:
         return Check("skipped", "The fast answer abstained with no candidate answer to check.")
+    if answer.abstained and not cut.withheld:
+        return Check("skipped", LEFT)
     if check_inputs(answer) is None:
         return Check("skipped", _unchecked(target))
     condensed = _condensed(answer.question, history, verifier)

@@ -9,11 +9,14 @@ on p_no, cut where it gives 0.5; two additions are fitted beside it and used onl
 out-of-fold gain in overall F1 is above the sample's noise (a seeded paired bootstrap's 95%
 interval above 0): the gate's probability as a second feature (JOINT), next-best
 candidates checked after a turn-down (REPLACING), and before them the model's own reading of
-the passage, checked like a candidate (READING).
+the passage, checked like a candidate (READING). Behind whatever of these is used, checking the
+candidates the fast answerer's gate withheld is kept only when it beats leaving the gate's
+abstentions as they are by the same rule (LEAVING is careful mode without it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ FAST, CAREFUL, GATED = "fast", "careful", "the gate, then the check"
 REPLACING = "careful, then the next-best candidates"
 JOINT = "careful, p_no with the gate's probability"
 READING = "careful, then the model's reading, then the next-best candidates"
+LEAVING = "careful as fitted, the gate's abstentions left as they are"
 BOOTSTRAP = 1000  # resamples of the 95% intervals
 
 
@@ -99,13 +103,16 @@ class Replacing:
     alternatives: int
     alternative_cut: float
     read_cut: float | None = None  # None: the model is not asked to read the passage
+    # The candidates the fast answerer's gate withheld are checked too (and given when borne
+    # out); False: a fast abstention stays as it is, unchecked.
+    withheld: bool = True
 
 
 def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
     """One question under careful mode with the model's reading (when fitted) and next-best
     candidates; `tried` counts the extra checks it would send, `read` whether it asked the
     model to read."""
-    p = row["committed_p_no"]
+    p = None if row["fast_abstained"] and not fit.withheld else row["committed_p_no"]
     chosen: dict[str, Any] | None = None
     key, tried, read = ("committed_em", "committed_f1"), 0, False
     if p is not None and fit.read_cut is not None and row.get("read"):
@@ -137,13 +144,23 @@ def decide_replacing(row: dict[str, Any], fit: Replacing) -> dict[str, Any]:
     }
 
 
-def fit_replacing(rows: Sequence[dict[str, Any]], read: bool = False) -> Replacing:
+def fit_replacing(
+    rows: Sequence[dict[str, Any]],
+    read: bool = False,
+    withheld: bool = True,
+    alternatives: bool = True,
+) -> Replacing:
     """The first cut as careful mode's (cut_on); with `read`, then the cut on the check of
     the model's reading (read after the first check, whatever it found, and given first when
     borne out) that scores the highest overall F1 on `rows` (none when no cut beats not
-    reading); then the number of next-best candidates (0 to MAX_ALTERNATIVES) and their
-    cut that score the highest, every p_no of theirs a candidate cut; ties go to not reading,
-    fewer candidates, then the lower cut."""
+    reading); then (with `alternatives`) the number of next-best candidates (0 to
+    MAX_ALTERNATIVES) and their cut that score the highest, every p_no of theirs a candidate
+    cut; ties go to not reading, fewer candidates, then the lower cut. Without `withheld`,
+    all of it is fitted on the questions the fast answerer's gate answered: the others stay
+    abstentions."""
+    if not withheld:
+        rows = [r for r in rows if not r["fast_abstained"]]
+        return dataclasses.replace(fit_replacing(rows, read, True, alternatives), withheld=False)
     cut = cut_on(rows, CAREFUL)
     turned_down = [r for r in rows if r["committed_p_no"] is not None and r["committed_p_no"] > cut]
     values = sorted({a["p_no"] for r in turned_down for a in r.get("alternatives", [])})
@@ -163,7 +180,7 @@ def fit_replacing(rows: Sequence[dict[str, Any]], read: bool = False) -> Replaci
             score = total(fit)
             if score > top + 1e-9:
                 best, top = fit, score
-    for n in range(1, MAX_ALTERNATIVES + 1):
+    for n in range(1, MAX_ALTERNATIVES + 1 if alternatives else 1):
         for value in values:
             fit = Replacing(cut, n, value, best.read_cut)
             score = total(fit)
@@ -201,13 +218,17 @@ def out_of_fold(
 
 
 def out_of_fold_replacing(
-    rows: Sequence[dict[str, Any]], read: bool = False
+    rows: Sequence[dict[str, Any]],
+    read: bool = False,
+    withheld: bool = True,
+    alternatives: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Each article's questions decided by the cuts and count fitted on the other articles."""
     decided: list[dict[str, Any]] = [{} for _ in rows]
     fits: dict[str, dict[str, Any]] = {}
     for article in sorted({r["article"] for r in rows}):
-        fit = fit_replacing([r for r in rows if r["article"] != article], read)
+        others = [r for r in rows if r["article"] != article]
+        fit = fit_replacing(others, read, withheld, alternatives)
         fits[article] = {
             "cut": round(fit.cut, 4),
             "alternatives": fit.alternatives,
@@ -350,7 +371,14 @@ def analyse(results: dict[str, Any]) -> dict[str, Any]:
     out[JOINT] = joint["scores"]
     reading = analyse_reading(rows, results["meta"]["seed"])
     out[READING] = reading["scores"]
+    # Whether to check what the gate withheld is decided behind the rest of careful mode as
+    # cut_file uses it (the joint cut, when used, decides every candidate alone).
+    read = bool(reading["used"]) and not joint["used"]
+    tries = (bool(replacing["used"]) or read) and not joint["used"]
+    withheld = analyse_withheld(rows, results["meta"]["seed"], read, tries)
+    out[LEAVING] = withheld["scores"]
     return {
+        "withheld": {k: v for k, v in withheld.items() if k != "scores"},
         "joint": {k: v for k, v in joint.items() if k != "scores"},
         "reading": {k: v for k, v in reading.items() if k != "scores"},
         "variants": out,
@@ -440,6 +468,44 @@ def analyse_reading(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]
     }
 
 
+def analyse_withheld(
+    rows: Sequence[dict[str, Any]], seed: int, read: bool, alternatives: bool
+) -> dict[str, Any]:
+    """Careful mode that leaves the fast answerer's abstentions as they are (its cuts fitted
+    on the questions the gate answered), out of fold, against careful mode as fitted
+    (`read`, `alternatives`), which also checks the candidates the gate withheld and gives
+    those borne out. Checking them is used only when its out-of-fold gain in overall F1 over
+    leaving them is above the sample's noise (the lower end of a seeded paired bootstrap's 95%
+    interval above 0): each is one more call to the model, and a gate's abstention overruled
+    wrongly is an answer the articles do not give."""
+    checking, _ = out_of_fold_replacing(rows, read, alternatives=alternatives)
+    leaving, fits = out_of_fold_replacing(rows, read, False, alternatives)
+    gain, gain_95 = paired_gain(checking, leaving, seed)
+    given = [
+        d for d, r in zip(checking, rows, strict=True) if r["fast_abstained"] and not d["abstained"]
+    ]
+    seconds = [
+        float(r["fast_seconds"])
+        if r["fast_abstained"]
+        else float(r["careful_seconds"])
+        + (float(r["read"]["seconds"]) if d["read"] else 0.0)
+        + sum(a["seconds"] for a in r.get("alternatives", [])[: d["tried"]])
+        for r, d in zip(rows, leaving, strict=True)
+    ]
+    return {
+        "scores": {**scores(leaving), "fit_per_fold": fits},
+        "fit": asdict(fit_replacing(rows, read, False, alternatives)),
+        "used": gain_95[0] > 0,
+        "gain": gain,
+        "gain_95": gain_95,
+        "withheld": sum(bool(r["fast_abstained"]) for r in rows),
+        "given_out_of_fold": len(given),
+        "given_right": sum(d["answerable"] and d["f1"] >= 0.5 for d in given),
+        "given_unanswerable": sum(not d["answerable"] for d in given),
+        "seconds": p50_p95(seconds),
+    }
+
+
 def cut_file(
     results: dict[str, Any], analysis: dict[str, Any], command: str = "qa fit --careful"
 ) -> dict[str, Any]:
@@ -464,6 +530,13 @@ def cut_file(
         fit, oof = reading["fit"], analysis["variants"][READING]
     if joint["used"]:
         oof = analysis["variants"][JOINT]
+    # Rows from before the choice was analysed: the gate's abstentions are checked.
+    withheld = analysis.get("withheld") or {"used": True}
+    leave = not withheld["used"] and not joint["used"]
+    cut = analysis["cut"]
+    if leave:
+        fit, oof = withheld["fit"], analysis["variants"][LEAVING]
+        cut = round(fit["cut"], 4)
     moving = (
         {"confidence_cut": joint["fit"]["cut"], "confidence_slope": joint["fit"]["slope"]}
         if joint["used"]
@@ -471,12 +544,13 @@ def cut_file(
     )
     return {
         "format": FORMAT,
-        "cut": analysis["cut"],
+        "cut": cut,
         "answerer": "extractive",
         "alternatives": fit["alternatives"],
         "alternative_cut": round(fit["alternative_cut"], 4),
         "read": bool(reading["used"]),
         "read_cut": round(fit["read_cut"], 4) if reading["used"] else 0.0,
+        "withheld": not leave,
         **moving,
         "rule": "abstain when the verifier's p_no for the fast answer's candidate (the answer "
         "it gives, or the one its gate withheld), proposed with the passages it cites, is above "
@@ -491,7 +565,10 @@ def cut_file(
         "`read` (fitted the same way, before the next-best candidates, and used only when its "
         "out-of-fold gain over them is above that noise), the first check is followed by the "
         "model's own reading of the passages, whatever it found: the span it copies, when found "
-        "in them word for word and its p_no is at most `read_cut`, is given first",
+        "in them word for word and its p_no is at most `read_cut`, is given first. With `withheld` "
+        "false (used unless checking the candidates the fast answerer's gate withheld gains "
+        "above that noise out of fold), a fast abstention stays as it is, unchecked, and every "
+        "cut is fitted on the questions the gate answered",
         "sample": {
             k: results["meta"][k] for k in ("gold", "gold_sha256", "n", "seed", "ids_sha256")
         },
@@ -504,7 +581,7 @@ def cut_file(
         "cut_per_fold": analysis["variants"][CAREFUL]["cut_per_fold"],
         **(
             {"fit_per_fold": oof["fit_per_fold"]}
-            if replacing["used"] or joint["used"] or reading["used"]
+            if replacing["used"] or joint["used"] or reading["used"] or leave
             else {}
         ),
         "out_of_fold": {k: oof[k] for k in ("HasAns_f1", "NoAns", "f1", "abstention_rate")},

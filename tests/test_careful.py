@@ -670,6 +670,68 @@ def test_the_fit_tries_next_candidates_only_where_they_score_higher() -> None:
     assert fit_replacing(wrong).alternatives == 0
 
 
+def _withheld_rows(right: bool) -> list[dict[str, Any]]:
+    """Questions the fast gate answered (right ones the check keeps, wrong ones it turns
+    down) and questions it abstained on whose withheld candidate the check bears out: right
+    answers when `right`, else unanswerable questions."""
+
+    def row(answerable: bool, abstained: bool, p_no: float, f1: float) -> dict[str, Any]:
+        return {
+            "answerable": answerable,
+            "fast_abstained": abstained,
+            "fast_em": 0.0 if abstained else f1,
+            "fast_f1": 0.0 if abstained else f1,
+            "committed_em": f1,
+            "committed_f1": f1,
+            "committed_p_no": p_no,
+            "careful_seconds": 1.0,
+            "fast_seconds": 0.01,
+            "alternatives": [],
+        }
+
+    rows = [row(True, False, 0.1, 1.0) for _ in range(24)]
+    rows += [row(False, False, 0.8, 0.0) for _ in range(24)]
+    rows += [row(right, True, 0.1, 1.0 if right else 0.0) for _ in range(24)]
+    return [{**r, "article": f"a{i % 4}"} for i, r in enumerate(rows)]
+
+
+@pytest.mark.parametrize("right", [True, False], ids=["withheld-right", "withheld-wrong"])
+def test_the_fit_checks_what_the_gate_withheld_only_where_that_scores_higher(right: bool) -> None:
+    from qa.careful_fit import analyse_withheld, decide_replacing, fit_replacing
+
+    rows = _withheld_rows(right)
+    withheld = analyse_withheld(rows, 0, read=False, alternatives=False)
+    assert withheld["used"] == right and withheld["withheld"] == 24
+    if right:
+        assert withheld["given_out_of_fold"] == withheld["given_right"] == 24
+    else:
+        assert withheld["given_right"] == 0 and withheld["gain"] <= 0
+    # Left as they are, the gate's abstentions are never checked and its cut is fitted on
+    # the questions it answered.
+    leave = fit_replacing(rows, withheld=False)
+    assert not leave.withheld and 0.1 <= leave.cut < 0.8
+    decided = [decide_replacing(r, leave) for r in rows]
+    assert all(d["abstained"] for d, r in zip(decided, rows, strict=True) if r["fast_abstained"])
+    assert not any(d["abstained"] for d in decided[:24])
+
+
+def test_a_cut_that_leaves_the_gate_s_abstentions_asks_nothing_and_round_trips() -> None:
+    leaving = dataclasses.replace(CUT, withheld=False)
+    fake = FakeVerifier(0.0)
+    fast = withheld_answer()
+    check = check_answer(fast, lambda: fake, leaving)
+    final = apply_check(fast, check)
+    assert fake.asked == [] and fake.reads == []
+    assert check.outcome == "skipped" and not check.changed
+    assert "leaves its abstentions" in check.reason
+    assert final.abstained and final.text == ABSTAIN
+    # An answer the gate gave is checked as before.
+    assert check_answer(fast_answer(), lambda: fake, leaving).outcome == "kept"
+    assert Cut.from_json(leaving.to_json()) == leaving
+    old = {k: v for k, v in CUT.to_json().items() if k != "withheld"}
+    assert Cut.from_json(old).withheld  # a file from before: withheld answers are checked
+
+
 def test_people_see_what_the_check_found_and_what_it_replaced() -> None:
     from qa.cli import check_line
     from qa.ui import check_text
@@ -879,6 +941,10 @@ def test_careful_mode_checks_the_answer_the_gate_withheld(
     assert "unabstained" not in fast.to_dict()
     final = assistant.ask(WITHHELD, verify=True)
     assert final.check is not None
+    if not load_cut(None).withheld:  # the packaged fit leaves the gate's abstentions be
+        assert fake.asked == [] and final.check.outcome == "skipped"
+        assert final.abstained and final.text == ABSTAIN
+        return
     # First the candidate the gate withheld; when it is turned down, the next-best ones the
     # packaged cut file tries.
     (_, passage, _), *tried = fake.asked
