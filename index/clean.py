@@ -116,9 +116,13 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
     lines = article.text.split("\n")
     width = wrap_width(lines)
     previous = ""  # the content line just above, "" after a blank or dropped line
+    fenced = False  # inside a Markdown code fence: each line stays a line of its own
     for raw_line in lines:
         line_start, pos = pos, pos + len(raw_line) + 1
         stripped = raw_line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            previous = ""
         if not stripped:
             previous = ""
             continue
@@ -140,7 +144,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
             blocks[-1] = Span(blocks[-1].start, span.end)  # one paragraph, over several lines
         else:
             blocks.append(span)
-        previous = stripped
+        previous = "" if fenced or stripped.startswith(("```", "~~~")) else stripped
     title = catalog_title
     if title is None and blocks:
         first = normalize(article.text[blocks[0].start : blocks[0].end])

@@ -103,6 +103,11 @@ Three options were weighed:
 
 The pier is expected to open in the spring of next year, if the weather
 allows the piling to start before the first autumn storms arrive.
+
+```
+fees = {"mooring": 110, "berth": 240, "crane hire per hour": 75, "water": 5}
+print(fees)
+```
 """
 
 
@@ -125,6 +130,8 @@ def test_hard_wrapped_paragraphs_are_one_block_and_sentences_are_whole(tmp_path:
     assert any(b.startswith("* A loan") for b in blocks)
     assert not any("weighed" in b and "Raising" in b for b in blocks)
     assert sum("pier is expected" in b for b in blocks) == 1
+    # A code fence's lines stay lines, whatever their width.
+    assert "print(fees)" in blocks and any(b.startswith("fees = {") for b in blocks)
 
 
 def test_lines_that_are_paragraphs_are_not_joined() -> None:
