@@ -65,8 +65,8 @@ ABSTAIN = "The articles don't say."
 MAX_PASSAGES = 3  # cited passages shown to the verifier together
 LEFT = (
     "The fast answer abstained, and careful mode leaves its abstentions as they are: on the "
-    "fitting sample, checking the answers the fast answerer withheld gained nothing beyond "
-    "noise (qa/careful.json)."
+    "fitting sample, checking the answers the fast answerer withheld did not gain beyond the "
+    "sample's noise (qa/careful.json)."
 )
 REFIT = (
     "refit it with `qa fit --careful RESULTS --out qa/careful.json` on the rows of "
