@@ -615,6 +615,11 @@ def test_spans_know_acronyms_and_skip_bracketed_placeholders(tmp_path: Path, emb
     acro = features("What does KRA stand for?")
     assert acro["Kell River Authority"]["c_acro"] == 1.0
     assert not any(f["c_acro"] for text, f in acro.items() if "Authority" not in text)
+    # A question that only names the abbreviation: its spelled-out name restates the question.
+    named = features("What does the KRA manage?")
+    assert named["Kell River Authority"]["c_acro"] == 0.0
+    assert named["Kell River Authority"]["c_allq"] == 1.0
+    assert named["Kell River Authority"]["c_inq"] == 1.0
     # An editor's placeholder is no candidate: the reply never states "date to be confirmed"
     dated = features("When did the dam reopen?")
     assert dated and not any("confirmed" in text or "[" in text for text in dated), dated

@@ -51,9 +51,16 @@ def candidate_features(
     governor = toks[at[root[5]]] if root[5] in at else None
     lemmas = [t[2] for t in inside]
     alpha = [t for t in inside if t[3] != "PUNCT"]
+    names = [str(t[2]) for t in inside if t[3] == "PROPN" and str(t[2])[:1].isalpha()]
+    # Its names' initials spell an abbreviation the question writes ("the KPA"): the span says
+    # the question's own words in full, unless the question asks for exactly that.
+    initials = "".join(n[0] for n in names) if len(names) > 1 else ""
+    restates = initials in question.acronyms and initials != question.expands.lower()
     in_q = sum(1 for t in alpha if t[2] in question.lemmas) / max(len(alpha), 1)
     content_in_q = [t for t in alpha if t[3] in {"NOUN", "PROPN", "NUM", "VERB", "ADJ"}]
     stemmed = [stem(str(t[2])) in question.stems for t in content_in_q]
+    if restates:
+        in_q, stemmed = 1.0, [True] * len(content_in_q)
 
     def window(size: int) -> float:
         lo, hi = max(0, cand.first - size), min(len(toks), cand.last + 1 + size)
@@ -73,7 +80,6 @@ def candidate_features(
     before = toks[cand.first - 1][2] if cand.first > 0 else ""
     tree = _tree_distance(toks, at, cand.root, matched)
     path = _path(toks, at, cand.root, question.wh_gov or question.root)
-    names = [str(t[2]) for t in inside if t[3] == "PROPN" and str(t[2])[:1].isalpha()]
     f: Features = {
         "s_cos": sentence.cosine,
         "s_cos_gap": ranks.best_cos - sentence.cosine,
@@ -87,11 +93,14 @@ def candidate_features(
         "c_len": math.log1p(len(inside)),
         "c_len1": float(len(inside) == 1),
         "c_inq": in_q,
-        "c_allq": float(bool(content_in_q) and all(t[2] in question.lemmas for t in content_in_q)),
+        "c_allq": float(
+            restates or (bool(content_in_q) and all(t[2] in question.lemmas for t in content_in_q))
+        ),
         "c_stemq": sum(stemmed) / len(stemmed) if stemmed else 0.0,
         "c_allstemq": float(bool(stemmed) and all(stemmed)),
-        # The initials of its names spell a word of the question: "what does NATO stand for"
-        "c_acro": float(len(names) > 1 and "".join(n[0] for n in names) in question.acronyms),
+        # The initials of its names spell the abbreviation the question asks to spell out ("what
+        # does NATO stand for"); in any other question such a span only restates its words.
+        "c_acro": float(bool(initials) and initials == question.expands.lower()),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
