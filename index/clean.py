@@ -44,6 +44,7 @@ _MD_HEADING = re.compile(r"#{1,6}\s+")
 _MAX_WRAP = 100
 _FULL_LINE = 0.6
 _RUN_ON_SHARE = 0.3
+_SMALL_SHARE = 0.2  # of the lines run on into, the share going on with a small letter
 _MIN_WRAPPED_LINES = 5
 # A line that starts a block of its own: a Markdown heading, a list item, a quote, a table row.
 _BLOCK_START = re.compile(r"(?:#{1,6}\s|[*+>|-]\s|\d{1,3}[.)]\s)")
@@ -80,19 +81,23 @@ def wrap_width(lines: list[str]) -> int | None:
     """The width a hard-wrapped text was wrapped at (plain text and Markdown broken into lines
     of at most ~80 characters, a paragraph running over several lines); None when lines are
     paragraphs, as in most web and news text. Wrapped: the longest lines (the 90th percentile)
-    are at most `_MAX_WRAP` characters, and a good share of lines run on into the next."""
+    are at most `_MAX_WRAP` characters, a good share of lines run on into the next, and some
+    of those next lines go on with a small letter (a sentence broken off, not a list of
+    headlines one to a line)."""
     lengths = [len(line.rstrip()) for line in lines if line.strip()]
     if len(lengths) < _MIN_WRAPPED_LINES:
         return None
     width = sorted(lengths)[int(0.9 * (len(lengths) - 1))]
     if width > _MAX_WRAP:
         return None
-    run_on = sum(
-        1
+    run_on = [
+        after.strip()
         for line, after in pairwise(lines)
         if after.strip() and len(line.rstrip()) >= _FULL_LINE * width
-    )
-    return width if run_on >= _RUN_ON_SHARE * len(lengths) else None
+    ]
+    small = sum(1 for after in run_on if after[0].islower())
+    wrapped = len(run_on) >= _RUN_ON_SHARE * len(lengths) and small >= _SMALL_SHARE * len(run_on)
+    return width if wrapped else None
 
 
 def _runs_on(previous: str, line: str, width: int) -> bool:

@@ -134,6 +134,21 @@ def test_hard_wrapped_paragraphs_are_one_block_and_sentences_are_whole(tmp_path:
     assert "print(fees)" in blocks and any(b.startswith("fees = {") for b in blocks)
 
 
+def test_short_lines_that_are_headlines_are_not_joined(tmp_path: Path) -> None:
+    # A digest of headlines, one to a line: as short as wrapped lines, but none runs on.
+    heads = [
+        "Harbour commission votes to raise mooring fees by a tenth from June",
+        "Regional bank turns down the loan for the new pier at Kell",
+        "Storm damage closes the coast road between Kell and Brenlow for a week",
+        "Apple growers of the Brenn valley report their largest harvest in years",
+        "Ferry timetable changes for the winter months announced by the operator",
+        "New cold store opens in Brenlow with room for 3,600 tonnes of apples",
+    ]
+    (tmp_path / "digest.txt").write_text("\n".join(heads) + "\n", encoding="utf-8")
+    art = load([tmp_path / "digest.txt"], 10**8).articles[0]
+    assert [art.text[b.start : b.end] for b in clean(art).blocks] == heads
+
+
 def test_lines_that_are_paragraphs_are_not_joined() -> None:
     # News text puts a paragraph on each line: nothing is joined, even short lines.
     for path in SEED_FILES:
