@@ -198,8 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     analysis = analyse(results)
     paths = write(results, analysis, args.out)
+    data = cut_file(results, analysis, "python -m eval.careful_sample --cut")
     if args.cut:
-        data = cut_file(results, analysis, "python -m eval.careful_sample --cut")
         args.cut.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         paths.append(args.cut)
     v = analysis["variants"]
@@ -210,8 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{name}: HasAns F1 {v[name]['HasAns_f1']}, NoAns {v[name]['NoAns']}, "
             f"F1 {v[name]['f1']}"
         )
-    written = cut_file(results, analysis)["cut"]
-    print(f"cut {written} (AUC {analysis['auc_checked']}); wrote " + ", ".join(map(str, paths)))
+    print(f"cut {data['cut']} (AUC {analysis['auc_checked']}); wrote " + ", ".join(map(str, paths)))
     return 0
 
 

@@ -34,7 +34,7 @@ _BOILERPLATE = [
 ]
 _AUTHOR = re.compile(r"(?:author|written by|by)\s*[:\-]\s*(?P<name>[^\n]{1,80})$", re.IGNORECASE)
 # "By Jane Doe" alone on its line: a byline when every word after "By" is capitalised ("By
-# 1620 the Huguenots were ..." opens a paragraph).
+# 1620 the harbour had two piers" opens a paragraph).
 _BYLINE = re.compile(
     r"(?i:by)\s+(?P<name>[A-Z][\w.'’-]*(?:,?\s+(?:(?:and|&)\s+)?[A-Z][\w.'’-]*){0,5})"
 )
@@ -125,9 +125,8 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
     for raw_line in lines:
         line_start, pos = pos, pos + len(raw_line) + 1
         stripped = raw_line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-            previous = ""
+        fence = stripped.startswith(("```", "~~~"))
+        fenced ^= fence
         if not stripped:
             previous = ""
             continue
@@ -149,7 +148,7 @@ def clean(article: Article, catalog_title: str | None = None) -> CleanArticle:
             blocks[-1] = Span(blocks[-1].start, span.end)  # one paragraph, over several lines
         else:
             blocks.append(span)
-        previous = "" if fenced or stripped.startswith(("```", "~~~")) else stripped
+        previous = "" if fenced or fence else stripped
     title = catalog_title
     if title is None and blocks:
         first = normalize(article.text[blocks[0].start : blocks[0].end])

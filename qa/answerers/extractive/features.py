@@ -52,7 +52,7 @@ def candidate_features(
     lemmas = [t[2] for t in inside]
     alpha = [t for t in inside if t[3] != "PUNCT"]
     names = [str(t[2]) for t in inside if t[3] == "PROPN" and str(t[2])[:1].isalpha()]
-    # Its names' initials spell an abbreviation the question writes ("the KPA"): the span says
+    # Its names' initials spell an abbreviation the question writes ("the VMI"): the span says
     # the question's own words in full, unless the question asks for exactly that.
     initials = "".join(n[0] for n in names) if len(names) > 1 else ""
     restates = initials in question.acronyms and initials != question.expands.lower()
