@@ -39,7 +39,7 @@ from tests.test_verify import LOCAL, SMOLLM2, Stub
 # A seed question the extractive answerer answers, and one its gate abstains on although the
 # articles say (the candidate it withholds is what careful mode checks).
 QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
-WITHHELD = "Who is the US defense secretary quoted about North Korean troops?"
+WITHHELD = "How were the North Korean troops reportedly moved to Russia?"
 PASSAGE = "U.S. Defense Secretary Lloyd Austin confirmed that North Korea has dispatched troops."
 CUT = Cut(0.3, "extractive", {})
 

@@ -683,6 +683,13 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
         # Without the question's anchor in it, any negation in the sentence counts.
         ("Which court argued the case?", "The case was not heard in March.", True),
         ("Which court argued the case?", "The high court argued the case in March.", False),
+        # A negation of a phrase, not of a clause, negates nothing asked.
+        (
+            "Who chairs the harbour board?",
+            "Ilse Varga leads it, a post that matters not just for the port but for the town.",
+            False,
+        ),
+        ("Who chairs the harbour board?", "The board was never chaired by Ilse Varga.", True),
     ],
 )
 def test_a_negation_counts_when_it_is_on_what_the_question_asks(

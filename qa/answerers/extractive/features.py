@@ -180,16 +180,20 @@ def _tree_distance(
     return best
 
 
+_VERBS = frozenset({"VERB", "AUX"})
+
+
 def _negates(sentence: Sentence | None, question: Question) -> bool:
     """The sentence negates what the question asks about: a negation on the word of the
     question's anchor (the verb its wh-phrase hangs on), or anywhere when the sentence lacks
     that word. A negation elsewhere ("X complies with the law and does not harm Y") is not
-    about the question."""
+    about the question, nor one of a phrase rather than a clause ("not just for X but for Y",
+    "not all of them"): only a negation of a verb counts."""
     if sentence is None:
         return False
     toks = sentence.tokens
     at = {t[0]: i for i, t in enumerate(toks)}
-    negs = [t for t in toks if t[4] == "neg"]
+    negs = [t for t in toks if t[4] == "neg" and t[5] in at and toks[at[t[5]]][3] in _VERBS]
     anchor = question.wh_gov or question.root
     if not any(t[2] == anchor for t in toks):
         return bool(negs)
