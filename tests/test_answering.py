@@ -178,13 +178,7 @@ def test_a_long_article_that_is_not_news(railway: Assistant, question: str, expe
 @pytest.mark.parametrize(
     "question",
     [
-        pytest.param(
-            "How many passengers use the railway each year?",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="answers 'About 200 million' (tonnes of freight, not passengers)",
-            ),
-        ),
+        "How many passengers use the railway each year?",
         "What is the ticket price from Moscow to Vladivostok?",
         pytest.param(
             "When did Sergei Witte die?",

@@ -36,10 +36,10 @@ from tests.conftest import free_port
 from tests.test_answerers import Silent
 from tests.test_verify import LOCAL, SMOLLM2, Stub
 
-# A seed question the extractive answerer answers, and one its gate abstains on although the
-# articles say (the candidate it withholds is what careful mode checks).
+# A seed question the extractive answerer answers, and one its gate abstains on (the
+# candidate it withholds, a single span, is what careful mode checks).
 QUESTION = "Which U.S. defense secretary confirmed that North Korea had sent troops to Russia?"
-WITHHELD = "How were the North Korean troops reportedly moved to Russia?"
+WITHHELD = "What did Maria Zakharova say about food aid?"
 PASSAGE = "U.S. Defense Secretary Lloyd Austin confirmed that North Korea has dispatched troops."
 CUT = Cut(0.3, "extractive", {})
 

@@ -463,7 +463,8 @@ def test_a_single_span_reply_carries_its_next_best_candidates(tmp_path: Path, em
         # Each is a reply of its own: a cited span that says something other than the ones
         # before it, not the question's words.
         assert not alt.abstained and alt.citations and alt.short
-        assert alt.text.startswith(alt.short) and "[1]" in alt.text
+        # It leads with its span, capitalised as a reply's first word is.
+        assert alt.text.casefold().startswith(alt.short.casefold()) and "[1]" in alt.text
         assert all(alt.short.lower() not in s and s not in alt.short.lower() for s in said)
         assert alt.short.lower() not in "when did the tessel bridge open"
         said.append(alt.short.lower())
@@ -664,6 +665,27 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
     assert answer.text == f"{quote} [1]"
     assert quote.endswith(".") and quote[0].isupper()  # a whole sentence of the article
     assert answer.alternatives() == ()  # the sentence is the answer: no next-best span
+
+
+def test_a_span_set_off_by_punctuation_is_marked_so() -> None:
+    from qa.answerers.extractive.candidates import candidates
+    from qa.answerers.extractive.features import Ranks, candidate_features
+    from qa.answerers.extractive.reading import Sentence, parse_question
+
+    text = "The harbour's new chair, Ilse Varga, opened the lock in May."
+    note = annotate.from_doc(annotate.nlp()(text), 0)
+    read = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    question = parse_question(annotate.nlp()("Who opened the lock?"))
+    weights = {"open": 1.0, "lock": 1.0}
+    punct = {
+        text[c.start : c.end]: candidate_features(question, read, 0, c, Ranks.of([read]), weights)[
+            "c_punct"
+        ]
+        for c in candidates(read)
+    }
+    assert punct["Ilse Varga"] == 2.0  # an apposition, between commas
+    assert punct["May"] == 1.0  # before the full stop
+    assert punct["lock"] == 0.0
 
 
 @pytest.mark.parametrize(

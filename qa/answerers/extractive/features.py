@@ -78,6 +78,8 @@ def candidate_features(
     q = question.qtype
     dep = root[4]
     before = toks[cand.first - 1][2] if cand.first > 0 else ""
+    before_pos = toks[cand.first - 1][3] if cand.first > 0 else ""
+    after_pos = toks[cand.last + 1][3] if cand.last + 1 < len(toks) else ""
     tree = _tree_distance(toks, at, cand.root, matched)
     path = _path(toks, at, cand.root, question.wh_gov or question.root)
     f: Features = {
@@ -101,6 +103,9 @@ def candidate_features(
         # The initials of its names spell the abbreviation the question asks to spell out ("what
         # does NATO stand for"); in any other question such a span only restates its words.
         "c_acro": float(bool(initials) and initials == question.expands.lower()),
+        # Punctuation on either side (a comma, a bracket, a quotation mark): an apposition, a
+        # list item or a quoted name is set off so.
+        "c_punct": float(before_pos == "PUNCT") + float(after_pos == "PUNCT"),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
