@@ -15,6 +15,7 @@ from index import annotate
 from index.build import build_index
 from index.settings import Settings
 from index.store import open_index
+from qa.answerers.extractive.reading import Sentence
 from qa.assistant import Assistant
 
 # A small SQuAD 2.0 file: three made-up articles, answerable and unanswerable questions.
@@ -667,14 +668,19 @@ def test_a_yes_no_question_is_answered_with_its_sentence(tmp_path: Path, embedde
     assert answer.alternatives() == ()  # the sentence is the answer: no next-best span
 
 
+def _sentence(text: str) -> Sentence:
+    """`text` annotated as one sentence of an article that starts with it."""
+    note = annotate.from_doc(annotate.nlp()(text), 0)
+    return Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+
+
 def test_a_span_set_off_by_punctuation_is_marked_so() -> None:
     from qa.answerers.extractive.candidates import candidates
     from qa.answerers.extractive.features import Ranks, candidate_features
-    from qa.answerers.extractive.reading import Sentence, parse_question
+    from qa.answerers.extractive.reading import parse_question
 
     text = "The harbour's new chair, Ilse Varga, opened the lock in May."
-    note = annotate.from_doc(annotate.nlp()(text), 0)
-    read = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    read = _sentence(text)
     question = parse_question(annotate.nlp()("Who opened the lock?"))
     weights = {"open": 1.0, "lock": 1.0}
     punct = {
@@ -718,10 +724,9 @@ def test_a_negation_counts_when_it_is_on_what_the_question_asks(
     question: str, sentence: str, negates: bool
 ) -> None:
     from qa.answerers.extractive.features import _negates
-    from qa.answerers.extractive.reading import Sentence, parse_question
+    from qa.answerers.extractive.reading import parse_question
 
-    note = annotate.from_doc(annotate.nlp()(sentence), 0)
-    read = Sentence(0, 0, len(sentence), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    read = _sentence(sentence)
     assert _negates(read, parse_question(annotate.nlp()(question))) is negates
 
 
@@ -806,10 +811,8 @@ def test_a_number_is_shown_with_the_determiner_that_is_part_of_it(
 ) -> None:
     from qa.answerers.extractive.candidates import candidates
     from qa.answerers.extractive.compose import shown_start
-    from qa.answerers.extractive.reading import Sentence
 
-    note = annotate.from_doc(annotate.nlp()(text), 0)
-    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    sentence = _sentence(text)
     (cand,) = [c for c in candidates(sentence) if text[c.start : c.end] == span]
     assert text[shown_start(sentence, cand) : cand.end] == shown
 
@@ -824,10 +827,8 @@ def test_a_number_is_shown_with_the_determiner_that_is_part_of_it(
 def test_a_reply_never_shows_part_of_a_hyphenated_name(text: str, whole: str) -> None:
     from qa.answerers.extractive.candidates import candidates
     from qa.answerers.extractive.compose import shown_end, shown_start
-    from qa.answerers.extractive.reading import Sentence
 
-    note = annotate.from_doc(annotate.nlp()(text), 0)
-    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    sentence = _sentence(text)
     found = candidates(sentence)
     at, upto = text.index(whole), text.index(whole) + len(whole)
     # The tagger splits the name at its hyphen, and some candidates stop there.
@@ -840,11 +841,9 @@ def test_a_reply_never_shows_part_of_a_hyphenated_name(text: str, whole: str) ->
 def test_a_hyphenated_word_that_is_not_a_name_is_not_joined() -> None:
     from qa.answerers.extractive.candidates import candidates
     from qa.answerers.extractive.compose import shown_end, shown_start
-    from qa.answerers.extractive.reading import Sentence
 
     text = "The engine has a four-valve head, and Afrikaans-speaking crews ran it."
-    note = annotate.from_doc(annotate.nlp()(text), 0)
-    sentence = Sentence(0, 0, len(text), note.tokens, note.entities, note.noun_chunks, 0.0, 0.0)
+    sentence = _sentence(text)
     shown = {text[shown_start(sentence, c) : shown_end(sentence, c)] for c in candidates(sentence)}
     assert "four" in shown  # "how many valves": four, not "four-valve"
     assert "Afrikaans" in shown  # "which language": not "Afrikaans-speaking"

@@ -77,9 +77,9 @@ def candidate_features(
     near_lemmas = {t[2] for t in toks[max(0, cand.first - 3) : cand.last + 4]}
     q = question.qtype
     dep = root[4]
-    before = toks[cand.first - 1][2] if cand.first > 0 else ""
-    before_pos = toks[cand.first - 1][3] if cand.first > 0 else ""
-    after_pos = toks[cand.last + 1][3] if cand.last + 1 < len(toks) else ""
+    prev = toks[cand.first - 1] if cand.first > 0 else None
+    after = toks[cand.last + 1] if cand.last + 1 < len(toks) else None
+    before = prev[2] if prev else ""
     tree = _tree_distance(toks, at, cand.root, matched)
     path = _path(toks, at, cand.root, question.wh_gov or question.root)
     f: Features = {
@@ -105,7 +105,7 @@ def candidate_features(
         "c_acro": float(bool(initials) and initials == question.expands.lower()),
         # Punctuation on either side (a comma, a bracket, a quotation mark): an apposition, a
         # list item or a quoted name is set off so.
-        "c_punct": float(before_pos == "PUNCT") + float(after_pos == "PUNCT"),
+        "c_punct": sum(float(t is not None and t[3] == "PUNCT") for t in (prev, after)),
         "w3": window(3),
         "w8": window(8),
         "w20": window(20),
